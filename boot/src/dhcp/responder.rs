@@ -1,0 +1,399 @@
+//! DHCP protocol decisions: given a decoded request and the interface it arrived on, what (if
+//! anything) to answer. No sockets here, so every rule is unit-testable.
+
+use dhcproto::v4::{DhcpOption, HType, Message, MessageType, Opcode, OptionCode};
+use luna_proto::boot::{DhcpLease, MacAddress};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::config::{DhcpConfig, DhcpMode, DhcpSubnet};
+use super::directory::{BootDirectory, LeaseStore};
+use super::leases::LeaseTable;
+use super::pxe::{BootClient, boot_file};
+use super::DhcpError;
+
+/// Which socket a request came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// Port 67 (broadcasts and relays).
+    Dhcp,
+    /// Port 4011, the PXE boot-server port of proxyDHCP.
+    Proxy,
+}
+
+/// The interface a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    pub server_ip: Ipv4Addr,
+    pub port: Port,
+}
+
+/// Where a reply goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// 255.255.255.255 on the arrival interface (client has no address yet).
+    Broadcast,
+    /// Unicast to the client's configured address.
+    Client(Ipv4Addr),
+    /// Back to the relay agent (giaddr) on the server port.
+    Relay(Ipv4Addr),
+    /// Back to the packet's source address and port.
+    Source,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Reply(Box<Message>, Destination),
+    Ignored(&'static str),
+}
+
+pub struct Responder {
+    config: DhcpConfig,
+    directory: Arc<dyn BootDirectory>,
+    store: Arc<dyn LeaseStore>,
+    table: Mutex<LeaseTable>,
+}
+
+impl Responder {
+    /// Validates the configuration and loads persisted leases.
+    pub fn new(
+        config: DhcpConfig,
+        directory: Arc<dyn BootDirectory>,
+        store: Arc<dyn LeaseStore>,
+        now: u64,
+    ) -> Result<Self, DhcpError> {
+        config.validate()?;
+        let mut table = LeaseTable::new();
+        table.restore(store.load()?, now);
+        Ok(Self {
+            config,
+            directory,
+            store,
+            table: Mutex::new(table),
+        })
+    }
+
+    pub fn config(&self) -> &DhcpConfig {
+        &self.config
+    }
+
+    /// Unexpired dynamic leases and offers.
+    pub fn active_leases(&self, now: u64) -> usize {
+        self.table().active(now)
+    }
+
+    pub fn handle(&self, req: &Message, arrival: Arrival, now: u64) -> Outcome {
+        if req.opcode() != Opcode::BootRequest {
+            return Outcome::Ignored("not a BOOTREQUEST");
+        }
+        if req.htype() != HType::Eth || req.hlen() != 6 {
+            return Outcome::Ignored("not an Ethernet client");
+        }
+        let Some(mac) = MacAddress::from_slice(req.chaddr()) else {
+            return Outcome::Ignored("short chaddr");
+        };
+        let Some(kind) = req.opts().msg_type() else {
+            return Outcome::Ignored("no DHCP message type");
+        };
+        match self.config.mode {
+            DhcpMode::Full => self.handle_full(req, mac, kind, arrival, now),
+            DhcpMode::Proxy => self.handle_proxy(req, mac, kind, arrival),
+        }
+    }
+
+    fn handle_full(
+        &self,
+        req: &Message,
+        mac: MacAddress,
+        kind: MessageType,
+        arrival: Arrival,
+        now: u64,
+    ) -> Outcome {
+        if arrival.port == Port::Proxy {
+            return Outcome::Ignored("port 4011 is only served in proxy mode");
+        }
+        let link = if req.giaddr().is_unspecified() {
+            arrival.server_ip
+        } else {
+            req.giaddr()
+        };
+        let Some(subnet) = self.config.subnet_of(link) else {
+            return Outcome::Ignored("no subnet configured for this link");
+        };
+        match kind {
+            MessageType::Discover => self.discover(req, mac, subnet, arrival, now),
+            MessageType::Request => self.request(req, mac, subnet, arrival, now),
+            MessageType::Inform => {
+                let reply = self.reply(req, MessageType::Ack, Ipv4Addr::UNSPECIFIED, subnet, arrival, None);
+                Outcome::Reply(Box::new(reply), destination(req, MessageType::Ack))
+            }
+            MessageType::Release => {
+                if self.table().release(mac).is_some() {
+                    self.persist_removal(mac);
+                }
+                Outcome::Ignored("release processed")
+            }
+            MessageType::Decline => {
+                if let Some(DhcpOption::RequestedIpAddress(ip)) =
+                    req.opts().get(OptionCode::RequestedIpAddress)
+                {
+                    self.table().decline(mac, *ip, now);
+                    self.persist_removal(mac);
+                }
+                Outcome::Ignored("decline processed")
+            }
+            _ => Outcome::Ignored("message type not handled by a server"),
+        }
+    }
+
+    fn discover(
+        &self,
+        req: &Message,
+        mac: MacAddress,
+        subnet: &DhcpSubnet,
+        arrival: Arrival,
+        now: u64,
+    ) -> Outcome {
+        let client = BootClient::from_message(req);
+        let (ip, fixed) = match self.directory.fixed_lease(mac) {
+            Some(fixed) if subnet.network.contains(&fixed.ip) => (fixed.ip, Some(fixed)),
+            Some(_) => return Outcome::Ignored("known machine asked on a link its address is not on"),
+            None => {
+                self.directory.unknown_client(mac, client.arch);
+                let Some(range) = subnet.range else {
+                    return Outcome::Ignored("unknown machine and no dynamic range on this subnet");
+                };
+                let requested = requested_ip(req);
+                let hold = u64::from(self.config.offer_hold_secs);
+                match self.table().offer(mac, &range, requested, now, hold) {
+                    Some(ip) => (ip, None),
+                    None => return Outcome::Ignored("dynamic range exhausted"),
+                }
+            }
+        };
+        let reply = self.reply(req, MessageType::Offer, ip, subnet, arrival, fixed.as_ref());
+        Outcome::Reply(Box::new(reply), destination(req, MessageType::Offer))
+    }
+
+    fn request(
+        &self,
+        req: &Message,
+        mac: MacAddress,
+        subnet: &DhcpSubnet,
+        arrival: Arrival,
+        now: u64,
+    ) -> Outcome {
+        let server_id = match req.opts().get(OptionCode::ServerIdentifier) {
+            Some(DhcpOption::ServerIdentifier(id)) => Some(*id),
+            _ => None,
+        };
+        if server_id.is_some_and(|id| id != arrival.server_ip) {
+            self.table().forget_offer(mac);
+            return Outcome::Ignored("client chose another server's offer");
+        }
+        let Some(wanted) = requested_ip(req).or_else(|| nonzero(req.ciaddr())) else {
+            return Outcome::Ignored("request names no address");
+        };
+        // We may refuse only what is ours to refuse: our own offer, or an address on our subnet.
+        let authoritative = server_id.is_some() || subnet.network.contains(&wanted);
+        let nak = |why: &'static str| {
+            if authoritative {
+                let reply = self.nak(req, arrival);
+                Outcome::Reply(Box::new(reply), destination(req, MessageType::Nak))
+            } else {
+                Outcome::Ignored(why)
+            }
+        };
+        if let Some(fixed) = self.directory.fixed_lease(mac) {
+            if !subnet.network.contains(&fixed.ip) {
+                return Outcome::Ignored("known machine asked on a link its address is not on");
+            }
+            if wanted != fixed.ip {
+                return nak("known machine asked for an address that is not its own");
+            }
+            let reply = self.reply(req, MessageType::Ack, fixed.ip, subnet, arrival, Some(&fixed));
+            return Outcome::Reply(Box::new(reply), destination(req, MessageType::Ack));
+        }
+        let Some(range) = subnet.range else {
+            return nak("unknown machine and no dynamic range on this subnet");
+        };
+        let hostname = match req.opts().get(OptionCode::Hostname) {
+            Some(DhcpOption::Hostname(h)) => Some(h.clone()),
+            _ => None,
+        };
+        let lease_secs = u64::from(self.config.lease_secs);
+        let bound = self.table().bind(mac, wanted, &range, now, lease_secs, hostname);
+        match bound {
+            Ok(lease) => {
+                self.persist(&lease);
+                let reply = self.reply(req, MessageType::Ack, wanted, subnet, arrival, None);
+                Outcome::Reply(Box::new(reply), destination(req, MessageType::Ack))
+            }
+            Err(_) => nak("requested address is not available"),
+        }
+    }
+
+    fn handle_proxy(
+        &self,
+        req: &Message,
+        mac: MacAddress,
+        kind: MessageType,
+        arrival: Arrival,
+    ) -> Outcome {
+        let client = BootClient::from_message(req);
+        if !client.pxe {
+            return Outcome::Ignored("proxy mode answers PXE clients only");
+        }
+        let (answer, dest) = match (kind, arrival.port) {
+            (MessageType::Discover, Port::Dhcp) => (MessageType::Offer, Destination::Broadcast),
+            (MessageType::Request | MessageType::Inform, Port::Proxy) => {
+                (MessageType::Ack, Destination::Source)
+            }
+            _ => return Outcome::Ignored("proxy mode: not a PXE discover or boot-server request"),
+        };
+        let fixed = self.directory.fixed_lease(mac);
+        let url = self.config.ipxe_url_for(arrival.server_ip);
+        let Some(file) = boot_file(
+            &client,
+            &self.config.boot_files,
+            fixed.as_ref().and_then(|f| f.boot_file.as_deref()),
+            &url,
+        ) else {
+            return Outcome::Ignored("no boot file for this client's firmware");
+        };
+        let mut reply = base_reply(req, Ipv4Addr::UNSPECIFIED, arrival.server_ip);
+        if arrival.port == Port::Proxy {
+            reply.set_ciaddr(req.ciaddr());
+        }
+        let opts = reply.opts_mut();
+        opts.insert(DhcpOption::MessageType(answer));
+        opts.insert(DhcpOption::ServerIdentifier(arrival.server_ip));
+        opts.insert(DhcpOption::ClassIdentifier(b"PXEClient".to_vec()));
+        // PXE_DISCOVERY_CONTROL = 8: boot the file named here, skip boot-server discovery.
+        opts.insert(DhcpOption::VendorExtensions(vec![6, 1, 8, 255]));
+        if let Some(DhcpOption::ClientMachineIdentifier(guid)) =
+            req.opts().get(OptionCode::ClientMachineIdentifier)
+        {
+            opts.insert(DhcpOption::ClientMachineIdentifier(guid.clone()));
+        }
+        set_boot_file(&mut reply, &file);
+        Outcome::Reply(Box::new(reply), dest)
+    }
+
+    fn reply(
+        &self,
+        req: &Message,
+        kind: MessageType,
+        ip: Ipv4Addr,
+        subnet: &DhcpSubnet,
+        arrival: Arrival,
+        fixed: Option<&super::directory::FixedLease>,
+    ) -> Message {
+        let mut reply = base_reply(req, ip, arrival.server_ip);
+        if kind == MessageType::Ack && ip.is_unspecified() {
+            reply.set_ciaddr(req.ciaddr());
+        }
+        let lease = self.config.lease_secs;
+        let opts = reply.opts_mut();
+        opts.insert(DhcpOption::MessageType(kind));
+        opts.insert(DhcpOption::ServerIdentifier(arrival.server_ip));
+        if !ip.is_unspecified() {
+            opts.insert(DhcpOption::AddressLeaseTime(lease));
+            opts.insert(DhcpOption::Renewal(lease / 2));
+            opts.insert(DhcpOption::Rebinding(lease / 8 * 7));
+        }
+        opts.insert(DhcpOption::SubnetMask(subnet.network.netmask()));
+        opts.insert(DhcpOption::BroadcastAddr(subnet.network.broadcast()));
+        if !subnet.routers.is_empty() {
+            opts.insert(DhcpOption::Router(subnet.routers.clone()));
+        }
+        if !subnet.dns_servers.is_empty() {
+            opts.insert(DhcpOption::DomainNameServer(subnet.dns_servers.clone()));
+        }
+        if let Some(domain) = &subnet.domain {
+            opts.insert(DhcpOption::DomainName(domain.clone()));
+        }
+        if let Some(name) = fixed.and_then(|f| f.hostname.as_ref()) {
+            opts.insert(DhcpOption::Hostname(name.clone()));
+        }
+        let client = BootClient::from_message(req);
+        let url = self.config.ipxe_url_for(arrival.server_ip);
+        if let Some(file) = boot_file(
+            &client,
+            &self.config.boot_files,
+            fixed.and_then(|f| f.boot_file.as_deref()),
+            &url,
+        ) {
+            set_boot_file(&mut reply, &file);
+        }
+        reply
+    }
+
+    fn nak(&self, req: &Message, arrival: Arrival) -> Message {
+        let mut reply = base_reply(req, Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED);
+        let opts = reply.opts_mut();
+        opts.insert(DhcpOption::MessageType(MessageType::Nak));
+        opts.insert(DhcpOption::ServerIdentifier(arrival.server_ip));
+        reply
+    }
+
+    fn persist(&self, lease: &DhcpLease) {
+        if let Err(e) = self.store.save(lease) {
+            tracing::warn!(mac = %lease.mac, ip = %lease.ip, error = %e, "could not persist DHCP lease");
+        }
+    }
+
+    fn persist_removal(&self, mac: MacAddress) {
+        if let Err(e) = self.store.remove(mac) {
+            tracing::warn!(%mac, error = %e, "could not remove persisted DHCP lease");
+        }
+    }
+
+    fn table(&self) -> MutexGuard<'_, LeaseTable> {
+        // The table stays consistent across a panic in another thread: keep serving.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn base_reply(req: &Message, yiaddr: Ipv4Addr, siaddr: Ipv4Addr) -> Message {
+    let z = Ipv4Addr::UNSPECIFIED;
+    let mut reply = Message::new_with_id(req.xid(), z, yiaddr, siaddr, req.giaddr(), req.chaddr());
+    reply
+        .set_opcode(Opcode::BootReply)
+        .set_htype(HType::Eth)
+        .set_flags(req.flags());
+    reply
+}
+
+/// The boot file goes in the BOOTP `file` field (what PXE ROMs read) and, when it does not fit
+/// there, in option 67 only.
+fn set_boot_file(reply: &mut Message, file: &str) {
+    if file.len() < 128 {
+        reply.set_fname_str(file);
+    }
+    reply
+        .opts_mut()
+        .insert(DhcpOption::BootfileName(file.as_bytes().to_vec()));
+}
+
+fn requested_ip(req: &Message) -> Option<Ipv4Addr> {
+    match req.opts().get(OptionCode::RequestedIpAddress) {
+        Some(DhcpOption::RequestedIpAddress(ip)) => nonzero(*ip),
+        _ => None,
+    }
+}
+
+fn nonzero(ip: Ipv4Addr) -> Option<Ipv4Addr> {
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// RFC 2131 4.1: relay first, then a configured client, else broadcast.
+fn destination(req: &Message, kind: MessageType) -> Destination {
+    if !req.giaddr().is_unspecified() {
+        Destination::Relay(req.giaddr())
+    } else if kind != MessageType::Nak && !req.ciaddr().is_unspecified() {
+        Destination::Client(req.ciaddr())
+    } else {
+        Destination::Broadcast
+    }
+}
