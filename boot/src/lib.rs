@@ -4,3 +4,4 @@
 
 pub mod dhcp;
 pub mod iface;
+pub mod ipxe;
