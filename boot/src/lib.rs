@@ -5,3 +5,4 @@
 pub mod dhcp;
 pub mod iface;
 pub mod ipxe;
+pub mod tftp;
