@@ -42,6 +42,7 @@ fn directory() -> StaticDirectory {
 /// Server namespace with one link 10.99.1.0/24 to a client namespace whose NIC has `mac`.
 struct OneLink {
     _server: NsRuntime,
+    stats: Arc<luna_boot::dhcp::DhcpStats>,
     client: Netns,
     _srv_ns: Netns,
     store: Arc<MemoryLeaseStore>,
@@ -61,13 +62,17 @@ fn one_link(mac: &str) -> OneLink {
         ..DhcpConfig::default()
     };
     let store2 = store.clone();
+    let (stats_tx, stats_rx) = std::sync::mpsc::channel();
     let server = NsRuntime::start(&srv_ns, move || async move {
-        DhcpServer::start(config, Arc::new(directory()), store2)
+        let server = DhcpServer::start(config, Arc::new(directory()), store2)
             .await
-            .expect("DHCP server starts")
+            .expect("DHCP server starts");
+        stats_tx.send(server.stats()).unwrap();
+        server
     });
     OneLink {
         _server: server,
+        stats: stats_rx.recv().unwrap(),
         client,
         _srv_ns: srv_ns,
         store,
@@ -281,4 +286,52 @@ fn in_range(ip: std::net::Ipv4Addr, start: &str, end: &str) -> bool {
     let start: std::net::Ipv4Addr = start.parse().unwrap();
     let end: std::net::Ipv4Addr = end.parse().unwrap();
     ip >= start && ip <= end
+}
+
+#[test]
+fn malformed_packets_are_dropped_and_serving_continues() {
+    if !can_run("DHCP fuzz test") || !have_tool("busybox", "busybox-static") {
+        return;
+    }
+    let lab = one_link(KNOWN_MAC);
+    lab.client.run_ok(&["ip", "addr", "add", "10.99.1.50/24", "dev", "c0"]);
+    let name = lab.client.name.clone();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(format!("/run/netns/{name}")).unwrap();
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let sock = std::net::UdpSocket::bind("10.99.1.50:0").unwrap();
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        // A DISCOVER from udhcpc's point of view: BOOTREQUEST, Ethernet, cookie, options.
+        let mut valid = vec![1u8, 1, 6, 0];
+        valid.extend_from_slice(&[0; 24]);
+        valid.extend_from_slice(&[0x52, 0x54, 0, 0xaa, 0, 1]);
+        valid.extend_from_slice(&[0; 10 + 64 + 128]);
+        valid.extend_from_slice(&[99, 130, 83, 99, 53, 1, 1, 93, 2, 0, 7, 81, 1, 0, 91, 1, 0, 255]);
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut p = valid.clone();
+            if i % 3 == 0 {
+                p = (0..(x % 700) as usize).map(|j| (x >> (j % 50)) as u8).collect();
+            } else {
+                for k in 0..(x % 6) {
+                    let at = ((x >> (k * 8)) as usize) % p.len();
+                    p[at] = (x >> 3) as u8;
+                }
+                if i % 5 == 0 {
+                    p.truncate((x as usize) % p.len());
+                }
+            }
+            let _ = sock.send_to(&p, "10.99.1.1:67");
+        }
+    })
+    .join()
+    .unwrap();
+    let env = udhcpc(&lab.client, &["-x", "0x5d:0000"]);
+    assert_eq!(env["ip"], "10.99.1.21");
+    assert_eq!(env["boot_file"], "undionly.kpxe");
+    let malformed = lab.stats.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    let received = lab.stats.received.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(malformed > 500, "malformed {malformed} of {received}");
 }

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod directory;
 pub mod leases;
+pub mod packet;
 pub mod pxe;
 pub mod responder;
 pub mod server;

@@ -397,3 +397,203 @@ fn destination(req: &Message, kind: MessageType) -> Destination {
         Destination::Broadcast
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dhcp::config::{DhcpListen, DhcpRange};
+    use crate::dhcp::directory::{FixedLease, MemoryLeaseStore, StaticDirectory};
+    use dhcproto::{Encodable, v4::Architecture};
+
+    const SERVER: Ipv4Addr = Ipv4Addr::new(10, 99, 1, 1);
+    const KNOWN: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 1];
+    const UNKNOWN: [u8; 6] = [0x52, 0x54, 0, 0xbb, 0, 2];
+
+    fn config(mode: DhcpMode) -> DhcpConfig {
+        DhcpConfig {
+            mode,
+            listen: vec![DhcpListen {
+                interface: "s0".into(),
+                server_ip: None,
+            }],
+            subnets: vec![DhcpSubnet {
+                network: "10.99.1.0/24".parse().unwrap(),
+                range: Some(DhcpRange {
+                    start: "10.99.1.200".parse().unwrap(),
+                    end: "10.99.1.201".parse().unwrap(),
+                }),
+                routers: vec![],
+                dns_servers: vec![],
+                domain: None,
+            }],
+            ..DhcpConfig::default()
+        }
+    }
+
+    fn responder(mode: DhcpMode) -> (Responder, Arc<MemoryLeaseStore>) {
+        let dir = StaticDirectory::new([(
+            MacAddress::new(KNOWN),
+            FixedLease {
+                ip: "10.99.1.21".parse().unwrap(),
+                hostname: Some("node001".into()),
+                boot_file: Some("snponly.efi".into()),
+            },
+        )]);
+        let store = Arc::new(MemoryLeaseStore::new());
+        let r = Responder::new(config(mode), Arc::new(dir), store.clone(), 1000).unwrap();
+        (r, store)
+    }
+
+    fn msg(mac: [u8; 6], kind: MessageType, extra: Vec<DhcpOption>) -> Message {
+        let z = Ipv4Addr::UNSPECIFIED;
+        let mut m = Message::new_with_id(42, z, z, z, z, &mac);
+        m.opts_mut().insert(DhcpOption::MessageType(kind));
+        for o in extra {
+            m.opts_mut().insert(o);
+        }
+        m
+    }
+
+    const ON_67: Arrival = Arrival {
+        server_ip: SERVER,
+        port: Port::Dhcp,
+    };
+
+    fn reply(o: Outcome) -> (Message, Destination) {
+        match o {
+            Outcome::Reply(m, d) => (*m, d),
+            Outcome::Ignored(why) => panic!("ignored: {why}"),
+        }
+    }
+
+    #[test]
+    fn known_machine_is_offered_and_acked_its_fixed_address() {
+        let (r, store) = responder(DhcpMode::Full);
+        let efi = DhcpOption::ClientSystemArchitecture(Architecture::from(7));
+        let (offer, dest) = reply(r.handle(&msg(KNOWN, MessageType::Discover, vec![efi.clone()]), ON_67, 1000));
+        assert_eq!(dest, Destination::Broadcast);
+        assert_eq!(offer.yiaddr(), "10.99.1.21".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(offer.siaddr(), SERVER);
+        assert_eq!(offer.xid(), 42);
+        assert_eq!(offer.fname_str().unwrap().unwrap(), "snponly.efi");
+        let req = msg(
+            KNOWN,
+            MessageType::Request,
+            vec![
+                efi,
+                DhcpOption::ServerIdentifier(SERVER),
+                DhcpOption::RequestedIpAddress("10.99.1.21".parse().unwrap()),
+            ],
+        );
+        let (ack, _) = reply(r.handle(&req, ON_67, 1000));
+        assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+        assert!(store.snapshot().is_empty());
+        let wrong = msg(
+            KNOWN,
+            MessageType::Request,
+            vec![DhcpOption::RequestedIpAddress("10.99.1.99".parse().unwrap())],
+        );
+        let (nak, dest) = reply(r.handle(&wrong, ON_67, 1000));
+        assert_eq!(nak.opts().msg_type(), Some(MessageType::Nak));
+        assert_eq!(dest, Destination::Broadcast);
+    }
+
+    #[test]
+    fn choosing_another_server_frees_the_offer() {
+        let (r, _) = responder(DhcpMode::Full);
+        let (offer, _) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1000));
+        assert!(r.active_leases(1000) == 1);
+        let other = msg(
+            UNKNOWN,
+            MessageType::Request,
+            vec![
+                DhcpOption::ServerIdentifier("10.99.1.254".parse().unwrap()),
+                DhcpOption::RequestedIpAddress(offer.yiaddr()),
+            ],
+        );
+        assert!(matches!(r.handle(&other, ON_67, 1000), Outcome::Ignored(_)));
+        assert_eq!(r.active_leases(1000), 0);
+    }
+
+    #[test]
+    fn exhausted_range_offers_nothing() {
+        let (r, _) = responder(DhcpMode::Full);
+        for n in 0..2u8 {
+            let mac = [2, 0, 0, 0, 0, n];
+            reply(r.handle(&msg(mac, MessageType::Discover, vec![]), ON_67, 1000));
+        }
+        let third = r.handle(&msg([2, 0, 0, 0, 0, 9], MessageType::Discover, vec![]), ON_67, 1000);
+        assert_eq!(third, Outcome::Ignored("dynamic range exhausted"));
+    }
+
+    #[test]
+    fn proxy_mode_sends_boot_options_without_an_address() {
+        let (r, _) = responder(DhcpMode::Proxy);
+        let pxe = vec![
+            DhcpOption::ClassIdentifier(b"PXEClient:Arch:00000:UNDI:002001".to_vec()),
+            DhcpOption::ClientMachineIdentifier(vec![0; 17]),
+        ];
+        let (offer, dest) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, pxe.clone()), ON_67, 1000));
+        assert_eq!(dest, Destination::Broadcast);
+        assert!(offer.yiaddr().is_unspecified());
+        assert_eq!(offer.siaddr(), SERVER);
+        assert_eq!(offer.fname_str().unwrap().unwrap(), "undionly.kpxe");
+        assert!(matches!(
+            offer.opts().get(OptionCode::ClassIdentifier),
+            Some(DhcpOption::ClassIdentifier(v)) if v == b"PXEClient"
+        ));
+        assert!(offer.opts().get(OptionCode::ClientMachineIdentifier).is_some());
+        let on_4011 = Arrival {
+            server_ip: SERVER,
+            port: Port::Proxy,
+        };
+        let (ack, dest) = reply(r.handle(&msg(UNKNOWN, MessageType::Request, pxe), on_4011, 1000));
+        assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+        assert_eq!(dest, Destination::Source);
+        let plain = r.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1000);
+        assert!(matches!(plain, Outcome::Ignored(_)));
+    }
+
+    /// Random and mutated packets: whatever decodes must be handled without a panic.
+    #[test]
+    fn fuzzed_packets_never_panic() {
+        let (full, _) = responder(DhcpMode::Full);
+        let (proxy, _) = responder(DhcpMode::Proxy);
+        let seeds: Vec<Vec<u8>> = [
+            msg(KNOWN, MessageType::Discover, vec![DhcpOption::ClassIdentifier(b"PXEClient:Arch:00007".to_vec())]),
+            msg(UNKNOWN, MessageType::Request, vec![DhcpOption::RequestedIpAddress(SERVER)]),
+            msg(UNKNOWN, MessageType::Decline, vec![DhcpOption::UserClass(b"iPXE".to_vec())]),
+        ]
+        .iter()
+        .map(|m| m.to_vec().unwrap())
+        .collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut decoded = 0;
+        for i in 0..100_000 {
+            let mut p = seeds[i % seeds.len()].clone();
+            for _ in 0..(next() % 8) {
+                let at = (next() as usize) % p.len();
+                p[at] = next() as u8;
+            }
+            if next() % 4 == 0 {
+                let keep = (next() as usize) % p.len();
+                p.truncate(keep);
+            }
+            if let Some(m) = crate::dhcp::packet::decode(&p) {
+                decoded += 1;
+                let _ = full.handle(&m, ON_67, 1000 + i as u64);
+                let _ = proxy.handle(&m, ON_67, 1000);
+                if let Outcome::Reply(reply, _) = full.handle(&m, ON_67, 1000) {
+                    reply.to_vec().expect("our replies encode");
+                }
+            }
+        }
+        assert!(decoded > 1000, "mutations should still decode often ({decoded})");
+    }
+}

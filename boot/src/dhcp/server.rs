@@ -1,7 +1,7 @@
 //! The DHCP server's sockets: one per interface (SO_BINDTODEVICE), so every reply names the
 //! address of the interface the request arrived on. Bad packets are counted and dropped.
 
-use dhcproto::{Decodable, Encodable, v4::Message};
+use dhcproto::{Encodable, v4::Message};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,8 +82,9 @@ impl DhcpServer {
         })
     }
 
-    pub fn stats(&self) -> &DhcpStats {
-        &self.stats
+    /// Live packet counters (shareable with a metrics endpoint).
+    pub fn stats(&self) -> Arc<DhcpStats> {
+        self.stats.clone()
     }
 
     /// (interface, server address) pairs being served.
@@ -130,7 +131,7 @@ impl Worker {
                 }
             };
             self.stats.received.fetch_add(1, Ordering::Relaxed);
-            let Ok(request) = Message::from_bytes(&buf[..len]) else {
+            let Some(request) = super::packet::decode(&buf[..len]) else {
                 self.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%from, len, "dropped malformed DHCP packet");
                 continue;
