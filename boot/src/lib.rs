@@ -3,6 +3,7 @@
 //! about the database.
 
 pub mod dhcp;
+pub mod dns;
 pub mod iface;
 pub mod ipxe;
 pub mod tftp;
