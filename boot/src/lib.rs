@@ -4,6 +4,7 @@
 
 pub mod dhcp;
 pub mod dns;
+pub mod export;
 pub mod iface;
 pub mod ipxe;
 pub mod tftp;
