@@ -44,13 +44,20 @@ pub fn interface_with_ipv4(ip: Ipv4Addr) -> io::Result<String> {
 /// A non-blocking UDP socket on `addr`, optionally pinned to `device`. Broadcast is allowed and
 /// the address reusable, so one socket per interface can share a port.
 pub fn udp_socket(addr: SocketAddr, device: Option<&str>) -> io::Result<std::net::UdpSocket> {
-    let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_broadcast(addr.is_ipv4())?;
     if let Some(dev) = device {
         socket.bind_device(Some(dev.as_bytes())).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot bind a socket to interface {dev:?}: {e}"))
+            io::Error::new(
+                e.kind(),
+                format!("cannot bind a socket to interface {dev:?}: {e}"),
+            )
         })?;
     }
     socket

@@ -153,7 +153,12 @@ pub fn boot_request(
         .map(|s| parse("mac", s))
         .transpose()?;
     let mut all = Vec::new();
-    for part in macs.unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for part in macs
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let m = parse("macs", part)?;
         if !all.contains(&m) {
             all.push(m);
@@ -221,12 +226,17 @@ mod tests {
     fn install_script_boots_kernel_with_luna_arguments() {
         let s = install_script(&boot(InstallMode::Install)).unwrap();
         assert!(s.starts_with("#!ipxe\n"));
-        assert!(s.contains(
-            "kernel http://10.99.1.1:7050/boot/files/compute/vmlinuz initrd=initrd \
+        assert!(
+            s.contains(
+                "kernel http://10.99.1.1:7050/boot/files/compute/vmlinuz initrd=initrd \
              luna.url=http://10.99.1.1:7050 luna.node=node001 luna.mac=52:54:00:aa:00:01 \
              console=ttyS0 quiet || goto retry\n"
-        ), "{s}");
-        assert!(s.contains("initrd --name initrd http://10.99.1.1:7050/boot/files/compute/initramfs"));
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains("initrd --name initrd http://10.99.1.1:7050/boot/files/compute/initramfs")
+        );
         assert!(s.contains("sleep 10\n"));
         assert!(!s.contains("luna.service"));
     }
@@ -262,10 +272,13 @@ mod tests {
         let s = unknown_script("http://10.99.1.1:7050", None).unwrap();
         assert!(s.contains("sleep 10"));
         assert!(s.contains("luna node unknown"));
-        assert!(s.contains(
-            "chain --replace --autofree http://10.99.1.1:7050/boot/ipxe?mac=${mac:hexhyp}\
+        assert!(
+            s.contains(
+                "chain --replace --autofree http://10.99.1.1:7050/boot/ipxe?mac=${mac:hexhyp}\
              &macs=${luna-macs}&serial=${smbios/serial:uristring}&platform=${platform}"
-        ), "{s}");
+            ),
+            "{s}"
+        );
         assert!(s.contains("${net${luna-i}/mac:hexhyp}"));
     }
 

@@ -204,7 +204,15 @@ mod tests {
             resolve(root, Path::new("efi\\ipxe.efi")).unwrap(),
             Path::new("/srv/tftp/efi/ipxe.efi")
         );
-        for bad in ["../../etc/passwd", "/../etc/passwd", "a/../../b", "", "/", "./", "..\\x"] {
+        for bad in [
+            "../../etc/passwd",
+            "/../etc/passwd",
+            "a/../../b",
+            "",
+            "/",
+            "./",
+            "..\\x",
+        ] {
             assert!(resolve(root, Path::new(bad)).is_none(), "{bad}");
         }
     }

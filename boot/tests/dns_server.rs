@@ -14,7 +14,10 @@ fn zones() -> ZoneSet {
         zones: vec![
             ForwardZone {
                 name: "cluster".into(),
-                networks: vec!["10.99.1.0/24".parse().unwrap(), "fd99::/64".parse().unwrap()],
+                networks: vec![
+                    "10.99.1.0/24".parse().unwrap(),
+                    "fd99::/64".parse().unwrap(),
+                ],
                 hosts: vec![
                     host("luna", &["10.99.1.1"], HostKind::NameServer),
                     host("node001", &["10.99.1.21", "fd99::21"], HostKind::Node),
@@ -40,7 +43,13 @@ fn host(name: &str, ips: &[&str], kind: HostKind) -> HostEntry {
 
 fn dig(addr: SocketAddr, args: &[&str]) -> String {
     let out = Command::new("dig")
-        .args([&format!("@{}", addr.ip()), "-p", &addr.port().to_string(), "+time=2", "+tries=1"])
+        .args([
+            &format!("@{}", addr.ip()),
+            "-p",
+            &addr.port().to_string(),
+            "+time=2",
+            "+tries=1",
+        ])
         .args(args)
         .output()
         .expect("run dig");
@@ -66,7 +75,9 @@ async fn start(serial: u32) -> DnsServer {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         ..DnsConfig::default()
     };
-    DnsServer::start(&config, &zones(), serial).await.expect("DNS server starts")
+    DnsServer::start(&config, &zones(), serial)
+        .await
+        .expect("DNS server starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,10 +96,16 @@ async fn dig_gets_a_aaaa_ptr_and_soa() {
         assert_eq!(short(addr, &["-x", "fd99::21"]), "node001.cluster.");
         assert_eq!(short(addr, &["-x", "10.99.1.250"]), "switch01.cluster.");
         let soa = short(addr, &["cluster", "SOA"]);
-        assert!(soa.starts_with("luna.cluster. hostmaster.cluster. 2026112500 "), "{soa}");
+        assert!(
+            soa.starts_with("luna.cluster. hostmaster.cluster. 2026112500 "),
+            "{soa}"
+        );
         assert_eq!(short(addr, &["cluster", "NS"]), "luna.cluster.");
         let full = dig(addr, &["node001.cluster", "A"]);
-        assert!(full.contains("flags: qr aa"), "authoritative answer expected: {full}");
+        assert!(
+            full.contains("flags: qr aa"),
+            "authoritative answer expected: {full}"
+        );
         let missing = dig(addr, &["nosuch.cluster", "A"]);
         assert!(missing.contains("status: NXDOMAIN"), "{missing}");
         let tcp = short(addr, &["+tcp", "node001.cluster", "A"]);
@@ -151,7 +168,9 @@ async fn garbage_queries_do_not_stop_the_server() {
             x ^= x >> 7;
             x ^= x << 17;
             let p = if i % 2 == 0 {
-                (0..(x % 512) as usize).map(|j| (x >> (j % 60)) as u8).collect()
+                (0..(x % 512) as usize)
+                    .map(|j| (x >> (j % 60)) as u8)
+                    .collect()
             } else {
                 let mut p = valid.clone();
                 let at = (x as usize) % p.len();

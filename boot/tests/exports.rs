@@ -4,8 +4,7 @@
 use luna_boot::dhcp::{BootFiles, DhcpRange, DhcpSubnet};
 use luna_boot::dns::{ForwardZone, HostEntry, HostKind, SerialState, ZoneSet, build_zones};
 use luna_boot::export::{
-    DhcpExport, ExportHost, ExportSubnet, bind_export, dnsmasq_conf, isc_dhcpd_conf,
-    kea_dhcp4_conf,
+    DhcpExport, ExportHost, ExportSubnet, bind_export, dnsmasq_conf, isc_dhcpd_conf, kea_dhcp4_conf,
 };
 use std::path::Path;
 use std::process::Command;
@@ -19,7 +18,10 @@ fn tool(path: &str, package: &str) -> bool {
 }
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program).args(args).output().expect("run validator");
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .expect("run validator");
     (
         out.status.success(),
         format!(
@@ -49,7 +51,11 @@ fn zone_set() -> ZoneSet {
                     "fd99:0:0:1::/64".parse().unwrap(),
                 ],
                 hosts: vec![
-                    h("luna", &["10.99.1.1", "fd99:0:0:1::1"], HostKind::NameServer),
+                    h(
+                        "luna",
+                        &["10.99.1.1", "fd99:0:0:1::1"],
+                        HostKind::NameServer,
+                    ),
                     h("node001", &["10.99.1.21", "fd99:0:0:1::21"], HostKind::Node),
                     h("node002", &["10.99.3.22"], HostKind::Node),
                     h("pdu01", &["10.99.1.240"], HostKind::OtherDevice),
@@ -94,7 +100,11 @@ fn bind_export_passes_named_checkzone_and_checkconf() {
         let path = dir.path().join(&file.file_name);
         std::fs::write(&path, &file.text).unwrap();
         let (ok, out) = run("named-checkzone", &[&file.zone, path.to_str().unwrap()]);
-        assert!(ok, "named-checkzone {} refused:\n{out}\n{}", file.zone, file.text);
+        assert!(
+            ok,
+            "named-checkzone {} refused:\n{out}\n{}",
+            file.zone, file.text
+        );
         assert!(out.contains("loaded serial 2026112500"), "{out}");
     }
     let conf = dir.path().join("named.conf");
@@ -105,8 +115,18 @@ fn bind_export_passes_named_checkzone_and_checkconf() {
     assert!(ok, "named-checkconf refused:\n{out}\n{}", export.include);
 
     // PTRs land in the right merged zone.
-    let sixteen = export.files.iter().find(|f| f.zone == "98.10.in-addr.arpa").unwrap();
-    assert!(sixteen.text.contains("21.16\tIN\tPTR\tnode001.ipmi.cluster."), "{}", sixteen.text);
+    let sixteen = export
+        .files
+        .iter()
+        .find(|f| f.zone == "98.10.in-addr.arpa")
+        .unwrap();
+    assert!(
+        sixteen
+            .text
+            .contains("21.16\tIN\tPTR\tnode001.ipmi.cluster."),
+        "{}",
+        sixteen.text
+    );
 
     // Unchanged data keeps its serial; a change the same day counts up.
     assert_eq!(serials.serial_for(&set, now + 60), 2026112500);
@@ -177,7 +197,14 @@ fn isc_export_passes_dhcpd_t() {
     std::fs::write(&leases, "").unwrap();
     let (ok, out) = run(
         "dhcpd",
-        &["-4", "-t", "-cf", path.to_str().unwrap(), "-lf", leases.to_str().unwrap()],
+        &[
+            "-4",
+            "-t",
+            "-cf",
+            path.to_str().unwrap(),
+            "-lf",
+            leases.to_str().unwrap(),
+        ],
     );
     assert!(ok, "dhcpd -t refused:\n{out}\n{conf}");
 }
@@ -189,7 +216,10 @@ fn kea_export_passes_kea_dhcp4_t() {
     }
     let conf = kea_dhcp4_conf(&dhcp_export()).unwrap();
     let json: serde_json::Value = serde_json::from_str(&conf).unwrap();
-    assert_eq!(json["Dhcp4"]["subnet4"][0]["reservations"][0]["ip-address"], "10.99.1.21");
+    assert_eq!(
+        json["Dhcp4"]["subnet4"][0]["reservations"][0]["ip-address"],
+        "10.99.1.21"
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kea-dhcp4.conf");
     std::fs::write(&path, &conf).unwrap();
@@ -207,8 +237,14 @@ fn dnsmasq_export_passes_dnsmasq_test() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dnsmasq.conf");
     std::fs::write(&path, &conf).unwrap();
-    let (ok, out) = run("dnsmasq", &["--test", &format!("--conf-file={}", path.display())]);
-    assert!(ok && out.contains("syntax check OK"), "dnsmasq --test refused:\n{out}\n{conf}");
+    let (ok, out) = run(
+        "dnsmasq",
+        &["--test", &format!("--conf-file={}", path.display())],
+    );
+    assert!(
+        ok && out.contains("syntax check OK"),
+        "dnsmasq --test refused:\n{out}\n{conf}"
+    );
 }
 
 #[test]

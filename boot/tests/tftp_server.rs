@@ -18,7 +18,14 @@ fn have_tftp() -> bool {
 fn tftp(addr: SocketAddr, command: &str, cwd: &Path) -> (bool, String) {
     let out = Command::new("tftp")
         .current_dir(cwd)
-        .args(["-v", &addr.ip().to_string(), &addr.port().to_string(), "-m", "binary", "-c"])
+        .args([
+            "-v",
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+            "-m",
+            "binary",
+            "-c",
+        ])
         .args(command.split(' '))
         .output()
         .expect("run tftp");
@@ -27,7 +34,9 @@ fn tftp(addr: SocketAddr, command: &str, cwd: &Path) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let ok = out.status.success() && !text.contains("Error code") && !text.contains("Transfer timed out");
+    let ok = out.status.success()
+        && !text.contains("Error code")
+        && !text.contains("Transfer timed out");
     (ok, text)
 }
 
@@ -86,7 +95,12 @@ async fn serves_files_and_refuses_traversal_and_writes() {
         assert!(ok, "{out}");
         assert_eq!(std::fs::read(work.join("got.efi")).unwrap(), b"efi");
 
-        for bad in ["../../etc/passwd", "../secret", "/../secret", "efi/../../secret"] {
+        for bad in [
+            "../../etc/passwd",
+            "../secret",
+            "/../secret",
+            "efi/../../secret",
+        ] {
             let (ok, out) = tftp(addr, &format!("get {bad} stolen"), &work);
             assert!(!ok, "{bad} was served: {out}");
             let stolen = std::fs::read(work.join("stolen")).unwrap_or_default();
@@ -102,7 +116,13 @@ async fn serves_files_and_refuses_traversal_and_writes() {
     })
     .await
     .unwrap();
-    assert!(server.stats().refused.load(std::sync::atomic::Ordering::Relaxed) >= 5);
+    assert!(
+        server
+            .stats()
+            .refused
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 5
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +145,9 @@ async fn garbage_packets_do_not_stop_the_server() {
             let packet = if i % 2 == 0 {
                 // Random bytes of random length.
                 let len = (x % 600) as usize;
-                (0..len).map(|j| (x >> (j % 56)) as u8 ^ j as u8).collect::<Vec<u8>>()
+                (0..len)
+                    .map(|j| (x >> (j % 56)) as u8 ^ j as u8)
+                    .collect::<Vec<u8>>()
             } else {
                 // A valid request with some bytes flipped or cut.
                 let mut p = valid.clone();

@@ -190,7 +190,13 @@ mod tests {
 
     #[test]
     fn bad_macs_are_refused_with_the_input_named() {
-        for bad in ["", "52:54:00:ab:cd", "52:54:00:ab:cd:01:02", "zz:54:00:ab:cd:01", "5:54:00:ab:cd:01"] {
+        for bad in [
+            "",
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:01:02",
+            "zz:54:00:ab:cd:01",
+            "5:54:00:ab:cd:01",
+        ] {
             let err = bad.parse::<MacAddress>().unwrap_err();
             assert!(err.to_string().contains("invalid MAC address"), "{bad}");
         }

@@ -162,7 +162,8 @@ impl DhcpConfig {
         }
         for (i, a) in self.subnets.iter().enumerate() {
             for b in &self.subnets[i + 1..] {
-                if a.network.contains(&b.network.network()) || b.network.contains(&a.network.network())
+                if a.network.contains(&b.network.network())
+                    || b.network.contains(&a.network.network())
                 {
                     return bad(format!(
                         "subnets {} and {} overlap: each address must belong to one subnet",

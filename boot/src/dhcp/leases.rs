@@ -267,7 +267,10 @@ mod tests {
             }],
             100,
         );
-        assert_eq!(t.offer(mac(1), &r, None, 100, 60), Some("10.99.1.11".parse().unwrap()));
+        assert_eq!(
+            t.offer(mac(1), &r, None, 100, 60),
+            Some("10.99.1.11".parse().unwrap())
+        );
         t.decline(mac(2), "10.99.1.10".parse().unwrap(), 100);
         let got = t.offer(mac(2), &r, None, 100, 60).unwrap();
         assert_eq!(got, "10.99.1.12".parse::<Ipv4Addr>().unwrap());

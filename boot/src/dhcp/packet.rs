@@ -63,7 +63,12 @@ mod tests {
     #[test]
     fn bad_option_lengths_are_refused_without_panicking() {
         assert!(decode(&packet(&[53, 1, 1, 255])).is_some());
-        for bad in [&[53, 1, 1, 81, 1, 0, 255][..], &[80, 1, 0], &[152, 2, 0, 0], &[53, 5, 1]] {
+        for bad in [
+            &[53, 1, 1, 81, 1, 0, 255][..],
+            &[80, 1, 0],
+            &[152, 2, 0, 0],
+            &[53, 5, 1],
+        ] {
             assert!(decode(&packet(bad)).is_none(), "{bad:?}");
         }
         assert!(decode(&[1, 2, 3]).is_none());

@@ -101,7 +101,8 @@ mod tests {
     fn msg(opts: Vec<DhcpOption>) -> Message {
         let z = Ipv4Addr::UNSPECIFIED;
         let mut m = Message::new(z, z, z, z, &[0x52, 0x54, 0, 1, 2, 3]);
-        m.opts_mut().insert(DhcpOption::MessageType(MessageType::Discover));
+        m.opts_mut()
+            .insert(DhcpOption::MessageType(MessageType::Discover));
         for o in opts {
             m.opts_mut().insert(o);
         }
@@ -114,9 +115,15 @@ mod tests {
     fn arch_selects_the_binary() {
         let files = BootFiles::default();
         for (code, want) in [(0u16, "undionly.kpxe"), (7, "ipxe.efi"), (9, "ipxe.efi")] {
-            let m = msg(vec![DhcpOption::ClientSystemArchitecture(Architecture::from(code))]);
+            let m = msg(vec![DhcpOption::ClientSystemArchitecture(
+                Architecture::from(code),
+            )]);
             let c = BootClient::from_message(&m);
-            assert_eq!(boot_file(&c, &files, None, URL).as_deref(), Some(want), "arch {code}");
+            assert_eq!(
+                boot_file(&c, &files, None, URL).as_deref(),
+                Some(want),
+                "arch {code}"
+            );
         }
     }
 
@@ -140,7 +147,10 @@ mod tests {
             DhcpOption::ClientSystemArchitecture(Architecture::from(7)),
         ]);
         let c = BootClient::from_message(&m);
-        assert_eq!(boot_file(&c, &BootFiles::default(), None, URL).as_deref(), Some(URL));
+        assert_eq!(
+            boot_file(&c, &BootFiles::default(), None, URL).as_deref(),
+            Some(URL)
+        );
         let plain = BootClient::from_message(&msg(vec![]));
         assert_eq!(boot_file(&plain, &BootFiles::default(), None, URL), None);
     }

@@ -6,11 +6,11 @@ use luna_proto::boot::{DhcpLease, MacAddress};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::DhcpError;
 use super::config::{DhcpConfig, DhcpMode, DhcpSubnet};
 use super::directory::{BootDirectory, LeaseStore};
 use super::leases::LeaseTable;
 use super::pxe::{BootClient, boot_file};
-use super::DhcpError;
 
 /// Which socket a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +124,14 @@ impl Responder {
             MessageType::Discover => self.discover(req, mac, subnet, arrival, now),
             MessageType::Request => self.request(req, mac, subnet, arrival, now),
             MessageType::Inform => {
-                let reply = self.reply(req, MessageType::Ack, Ipv4Addr::UNSPECIFIED, subnet, arrival, None);
+                let reply = self.reply(
+                    req,
+                    MessageType::Ack,
+                    Ipv4Addr::UNSPECIFIED,
+                    subnet,
+                    arrival,
+                    None,
+                );
                 Outcome::Reply(Box::new(reply), destination(req, MessageType::Ack))
             }
             MessageType::Release => {
@@ -157,7 +164,9 @@ impl Responder {
         let client = BootClient::from_message(req);
         let (ip, fixed) = match self.directory.fixed_lease(mac) {
             Some(fixed) if subnet.network.contains(&fixed.ip) => (fixed.ip, Some(fixed)),
-            Some(_) => return Outcome::Ignored("known machine asked on a link its address is not on"),
+            Some(_) => {
+                return Outcome::Ignored("known machine asked on a link its address is not on");
+            }
             None => {
                 self.directory.unknown_client(mac, client.arch);
                 let Some(range) = subnet.range else {
@@ -211,7 +220,14 @@ impl Responder {
             if wanted != fixed.ip {
                 return nak("known machine asked for an address that is not its own");
             }
-            let reply = self.reply(req, MessageType::Ack, fixed.ip, subnet, arrival, Some(&fixed));
+            let reply = self.reply(
+                req,
+                MessageType::Ack,
+                fixed.ip,
+                subnet,
+                arrival,
+                Some(&fixed),
+            );
             return Outcome::Reply(Box::new(reply), destination(req, MessageType::Ack));
         }
         let Some(range) = subnet.range else {
@@ -222,7 +238,9 @@ impl Responder {
             _ => None,
         };
         let lease_secs = u64::from(self.config.lease_secs);
-        let bound = self.table().bind(mac, wanted, &range, now, lease_secs, hostname);
+        let bound = self
+            .table()
+            .bind(mac, wanted, &range, now, lease_secs, hostname);
         match bound {
             Ok(lease) => {
                 self.persist(&lease);
@@ -470,7 +488,11 @@ mod tests {
     fn known_machine_is_offered_and_acked_its_fixed_address() {
         let (r, store) = responder(DhcpMode::Full);
         let efi = DhcpOption::ClientSystemArchitecture(Architecture::from(7));
-        let (offer, dest) = reply(r.handle(&msg(KNOWN, MessageType::Discover, vec![efi.clone()]), ON_67, 1000));
+        let (offer, dest) = reply(r.handle(
+            &msg(KNOWN, MessageType::Discover, vec![efi.clone()]),
+            ON_67,
+            1000,
+        ));
         assert_eq!(dest, Destination::Broadcast);
         assert_eq!(offer.yiaddr(), "10.99.1.21".parse::<Ipv4Addr>().unwrap());
         assert_eq!(offer.siaddr(), SERVER);
@@ -491,7 +513,9 @@ mod tests {
         let wrong = msg(
             KNOWN,
             MessageType::Request,
-            vec![DhcpOption::RequestedIpAddress("10.99.1.99".parse().unwrap())],
+            vec![DhcpOption::RequestedIpAddress(
+                "10.99.1.99".parse().unwrap(),
+            )],
         );
         let (nak, dest) = reply(r.handle(&wrong, ON_67, 1000));
         assert_eq!(nak.opts().msg_type(), Some(MessageType::Nak));
@@ -522,7 +546,11 @@ mod tests {
             let mac = [2, 0, 0, 0, 0, n];
             reply(r.handle(&msg(mac, MessageType::Discover, vec![]), ON_67, 1000));
         }
-        let third = r.handle(&msg([2, 0, 0, 0, 0, 9], MessageType::Discover, vec![]), ON_67, 1000);
+        let third = r.handle(
+            &msg([2, 0, 0, 0, 0, 9], MessageType::Discover, vec![]),
+            ON_67,
+            1000,
+        );
         assert_eq!(third, Outcome::Ignored("dynamic range exhausted"));
     }
 
@@ -533,7 +561,11 @@ mod tests {
             DhcpOption::ClassIdentifier(b"PXEClient:Arch:00000:UNDI:002001".to_vec()),
             DhcpOption::ClientMachineIdentifier(vec![0; 17]),
         ];
-        let (offer, dest) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, pxe.clone()), ON_67, 1000));
+        let (offer, dest) = reply(r.handle(
+            &msg(UNKNOWN, MessageType::Discover, pxe.clone()),
+            ON_67,
+            1000,
+        ));
         assert_eq!(dest, Destination::Broadcast);
         assert!(offer.yiaddr().is_unspecified());
         assert_eq!(offer.siaddr(), SERVER);
@@ -542,7 +574,12 @@ mod tests {
             offer.opts().get(OptionCode::ClassIdentifier),
             Some(DhcpOption::ClassIdentifier(v)) if v == b"PXEClient"
         ));
-        assert!(offer.opts().get(OptionCode::ClientMachineIdentifier).is_some());
+        assert!(
+            offer
+                .opts()
+                .get(OptionCode::ClientMachineIdentifier)
+                .is_some()
+        );
         let on_4011 = Arrival {
             server_ip: SERVER,
             port: Port::Proxy,
@@ -560,9 +597,23 @@ mod tests {
         let (full, _) = responder(DhcpMode::Full);
         let (proxy, _) = responder(DhcpMode::Proxy);
         let seeds: Vec<Vec<u8>> = [
-            msg(KNOWN, MessageType::Discover, vec![DhcpOption::ClassIdentifier(b"PXEClient:Arch:00007".to_vec())]),
-            msg(UNKNOWN, MessageType::Request, vec![DhcpOption::RequestedIpAddress(SERVER)]),
-            msg(UNKNOWN, MessageType::Decline, vec![DhcpOption::UserClass(b"iPXE".to_vec())]),
+            msg(
+                KNOWN,
+                MessageType::Discover,
+                vec![DhcpOption::ClassIdentifier(
+                    b"PXEClient:Arch:00007".to_vec(),
+                )],
+            ),
+            msg(
+                UNKNOWN,
+                MessageType::Request,
+                vec![DhcpOption::RequestedIpAddress(SERVER)],
+            ),
+            msg(
+                UNKNOWN,
+                MessageType::Decline,
+                vec![DhcpOption::UserClass(b"iPXE".to_vec())],
+            ),
         ]
         .iter()
         .map(|m| m.to_vec().unwrap())
@@ -594,6 +645,9 @@ mod tests {
                 }
             }
         }
-        assert!(decoded > 1000, "mutations should still decode often ({decoded})");
+        assert!(
+            decoded > 1000,
+            "mutations should still decode often ({decoded})"
+        );
     }
 }

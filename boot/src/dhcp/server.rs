@@ -9,10 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
+use super::DhcpError;
 use super::config::{DhcpConfig, DhcpMode};
 use super::directory::{BootDirectory, LeaseStore};
 use super::responder::{Arrival, Destination, Outcome, Port, Responder};
-use super::DhcpError;
 use crate::iface;
 
 /// Packet counters, readable while the server runs.

@@ -6,8 +6,8 @@ use hickory_server::store::in_memory::InMemoryZoneHandler;
 use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
 use std::sync::Arc;
 
-use super::zones::{RrData, ZoneRecords};
 use super::DnsError;
+use super::zones::{RrData, ZoneRecords};
 
 pub fn catalog(zones: &[ZoneRecords]) -> Result<Catalog, DnsError> {
     let mut catalog = Catalog::new();

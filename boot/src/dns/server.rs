@@ -9,9 +9,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use super::DnsError;
 use super::catalog::catalog;
 use super::zones::{ZoneSet, build_zones};
-use super::DnsError;
 use crate::iface;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +59,9 @@ impl RequestHandler for SwappableCatalog {
         response_handle: R,
     ) -> ResponseInfo {
         let catalog = self.get();
-        catalog.handle_request::<R, T>(request, response_handle).await
+        catalog
+            .handle_request::<R, T>(request, response_handle)
+            .await
     }
 }
 
@@ -82,7 +84,10 @@ impl DnsServer {
             let bound = udp.local_addr()?;
             // Same port for TCP as UDP, also when the UDP port was picked by the kernel.
             let tcp = tokio::net::TcpListener::bind(bound).await.map_err(|e| {
-                DnsError::Io(std::io::Error::new(e.kind(), format!("cannot bind TCP {bound}: {e}")))
+                DnsError::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("cannot bind TCP {bound}: {e}"),
+                ))
             })?;
             server.register_socket(udp);
             server.register_listener(tcp, Duration::from_secs(config.tcp_timeout_secs), 65_535);

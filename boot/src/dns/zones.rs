@@ -178,8 +178,10 @@ pub fn ptr_name(ip: IpAddr) -> String {
             format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
         }
         IpAddr::V6(v6) => {
-            let mut labels: Vec<String> =
-                nibbles(v6.octets()).iter().map(|d| format!("{d:x}")).collect();
+            let mut labels: Vec<String> = nibbles(v6.octets())
+                .iter()
+                .map(|d| format!("{d:x}"))
+                .collect();
             labels.reverse();
             format!("{}.ip6.arpa.", labels.join("."))
         }
@@ -274,7 +276,8 @@ fn soa(set: &ZoneSet, origin: &str, ns: &str, serial: u32) -> Result<Rr, ZoneErr
 
 /// The domain of the name server (`cluster.` for `luna.cluster.`).
 fn ns_domain(ns: &str) -> &str {
-    ns.split_once('.').map_or(ns, |(_, rest)| if rest.is_empty() { ns } else { rest })
+    ns.split_once('.')
+        .map_or(ns, |(_, rest)| if rest.is_empty() { ns } else { rest })
 }
 
 fn ns_record(origin: &str, ns: &str) -> Rr {
@@ -319,7 +322,10 @@ fn check_labels(name: &str, context: &str) -> Result<(), ZoneError> {
         if label.is_empty() || label.len() > 63 {
             return Err(bad("has an empty label or one longer than 63 characters"));
         }
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(bad("may only contain letters, digits, '-' and '_'"));
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -341,7 +347,10 @@ mod tests {
             zones: vec![
                 ForwardZone {
                     name: "cluster".into(),
-                    networks: vec!["10.99.1.0/24".parse().unwrap(), "fd99::/64".parse().unwrap()],
+                    networks: vec![
+                        "10.99.1.0/24".parse().unwrap(),
+                        "fd99::/64".parse().unwrap(),
+                    ],
                     hosts: vec![
                         HostEntry {
                             name: "luna".into(),
@@ -360,7 +369,10 @@ mod tests {
                 },
                 ForwardZone {
                     name: "ipmi".into(),
-                    networks: vec!["10.99.2.0/26".parse().unwrap(), "10.99.2.64/26".parse().unwrap()],
+                    networks: vec![
+                        "10.99.2.0/26".parse().unwrap(),
+                        "10.99.2.64/26".parse().unwrap(),
+                    ],
                     hosts: vec![HostEntry {
                         name: "node001".into(),
                         addresses: vec!["10.99.2.21".parse().unwrap()],
@@ -373,34 +385,64 @@ mod tests {
 
     #[test]
     fn reverse_zones_merge_on_octet_and_nibble_boundaries() {
-        let names: Vec<String> = reverse_zones(&sample()).into_iter().map(|z| z.name).collect();
-        assert!(names.contains(&"1.99.10.in-addr.arpa".to_string()), "{names:?}");
+        let names: Vec<String> = reverse_zones(&sample())
+            .into_iter()
+            .map(|z| z.name)
+            .collect();
+        assert!(
+            names.contains(&"1.99.10.in-addr.arpa".to_string()),
+            "{names:?}"
+        );
         // Two /26s share one /24 zone.
-        assert_eq!(names.iter().filter(|n| n.as_str() == "2.99.10.in-addr.arpa").count(), 1);
+        assert_eq!(
+            names
+                .iter()
+                .filter(|n| n.as_str() == "2.99.10.in-addr.arpa")
+                .count(),
+            1
+        );
         assert!(names.contains(&"0.0.0.0.0.0.0.0.0.0.0.0.9.9.d.f.ip6.arpa".to_string()));
         assert_eq!(names.len(), 3);
         // A /16 swallows the /24s inside it.
         let mut wide = sample();
         wide.zones[1].networks.push("10.99.0.0/16".parse().unwrap());
         let names: Vec<String> = reverse_zones(&wide).into_iter().map(|z| z.name).collect();
-        assert_eq!(names, vec!["99.10.in-addr.arpa", "0.0.0.0.0.0.0.0.0.0.0.0.9.9.d.f.ip6.arpa"]);
+        assert_eq!(
+            names,
+            vec![
+                "99.10.in-addr.arpa",
+                "0.0.0.0.0.0.0.0.0.0.0.0.9.9.d.f.ip6.arpa"
+            ]
+        );
     }
 
     #[test]
     fn records_cover_forward_and_reverse() {
         let zones = build_zones(&sample(), 2026112501).unwrap();
         let cluster = zones.iter().find(|z| z.origin == "cluster.").unwrap();
-        assert!(matches!(cluster.records[0].data, RrData::Soa { serial: 2026112501, .. }));
+        assert!(matches!(
+            cluster.records[0].data,
+            RrData::Soa {
+                serial: 2026112501,
+                ..
+            }
+        ));
         assert!(cluster.records.contains(&Rr {
             name: "node001.cluster.".into(),
             data: RrData::Aaaa("fd99::21".parse().unwrap())
         }));
-        let rev = zones.iter().find(|z| z.origin == "1.99.10.in-addr.arpa.").unwrap();
+        let rev = zones
+            .iter()
+            .find(|z| z.origin == "1.99.10.in-addr.arpa.")
+            .unwrap();
         assert!(rev.records.contains(&Rr {
             name: "21.1.99.10.in-addr.arpa.".into(),
             data: RrData::Ptr("node001.cluster.".into())
         }));
-        assert_eq!(ptr_name("fd99::21".parse().unwrap()).matches('.').count(), 34);
+        assert_eq!(
+            ptr_name("fd99::21".parse().unwrap()).matches('.').count(),
+            34
+        );
     }
 
     #[test]
@@ -412,6 +454,9 @@ mod tests {
         let mut s = sample();
         s.zones[0].hosts[1].name = "bad name".into();
         let err = build_zones(&s, 1).unwrap_err().to_string();
-        assert!(err.contains("\"bad name\"") && err.contains("zone cluster"), "{err}");
+        assert!(
+            err.contains("\"bad name\"") && err.contains("zone cluster"),
+            "{err}"
+        );
     }
 }

@@ -73,7 +73,10 @@ impl DhcpExport {
     /// Refuses values that would break out of a quoted string or a config line.
     pub fn validate(&self) -> Result<(), ExportError> {
         let check = |what: &str, value: &str| {
-            if value.chars().any(|c| c.is_control() || c == '"' || c == '\\' || c == ',') {
+            if value
+                .chars()
+                .any(|c| c.is_control() || c == '"' || c == '\\' || c == ',')
+            {
                 Err(ExportError(format!(
                     "{what} {value:?} contains a quote, comma, backslash or control character: remove it"
                 )))
@@ -87,7 +90,10 @@ impl DhcpExport {
         for h in &self.hosts {
             check("host name", &h.name)?;
             if h.name.is_empty() || h.name.contains(char::is_whitespace) {
-                return Err(ExportError(format!("host name {:?} must be one word", h.name)));
+                return Err(ExportError(format!(
+                    "host name {:?} must be one word",
+                    h.name
+                )));
             }
             if let Some(f) = &h.boot_file {
                 check("boot file", f)?;

@@ -40,31 +40,64 @@ pub fn dnsmasq_conf(export: &DhcpExport) -> Result<String, ExportError> {
         let server = es.server_ip;
         let _ = writeln!(s, "\n# subnet {net}");
         // A static range so fixed hosts are served; the dynamic range when there is one.
-        let _ = writeln!(s, "dhcp-range=set:{tag},{},static,{},{lease}", net.network(), net.netmask());
+        let _ = writeln!(
+            s,
+            "dhcp-range=set:{tag},{},static,{},{lease}",
+            net.network(),
+            net.netmask()
+        );
         if let Some(r) = es.subnet.range {
-            let _ = writeln!(s, "dhcp-range=set:{tag},{},{},{},{lease}", r.start, r.end, net.netmask());
+            let _ = writeln!(
+                s,
+                "dhcp-range=set:{tag},{},{},{},{lease}",
+                r.start,
+                r.end,
+                net.netmask()
+            );
         }
         if !es.subnet.routers.is_empty() {
-            let _ = writeln!(s, "dhcp-option=tag:{tag},option:router,{}", join(&es.subnet.routers));
+            let _ = writeln!(
+                s,
+                "dhcp-option=tag:{tag},option:router,{}",
+                join(&es.subnet.routers)
+            );
         }
         if !es.subnet.dns_servers.is_empty() {
-            let _ = writeln!(s, "dhcp-option=tag:{tag},option:dns-server,{}", join(&es.subnet.dns_servers));
+            let _ = writeln!(
+                s,
+                "dhcp-option=tag:{tag},option:dns-server,{}",
+                join(&es.subnet.dns_servers)
+            );
         }
         if let Some(d) = &es.subnet.domain {
             let _ = writeln!(s, "dhcp-option=tag:{tag},option:domain-name,{d}");
         }
-        let _ = writeln!(s, "dhcp-boot=tag:{tag},tag:luna-ipxe,{}", export.ipxe_url_for(server));
-        let _ = writeln!(s, "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-bios,{},,{server}", files.bios);
+        let _ = writeln!(
+            s,
+            "dhcp-boot=tag:{tag},tag:luna-ipxe,{}",
+            export.ipxe_url_for(server)
+        );
+        let _ = writeln!(
+            s,
+            "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-bios,{},,{server}",
+            files.bios
+        );
         let _ = writeln!(
             s,
             "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-efi64,tag:!luna-override,{},,{server}",
             files.efi_x64
         );
         if let Some(f) = &files.efi_ia32 {
-            let _ = writeln!(s, "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-efi32,{f},,{server}");
+            let _ = writeln!(
+                s,
+                "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-efi32,{f},,{server}"
+            );
         }
         if let Some(f) = &files.efi_arm64 {
-            let _ = writeln!(s, "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-arm64,{f},,{server}");
+            let _ = writeln!(
+                s,
+                "dhcp-boot=tag:{tag},tag:!luna-ipxe,tag:luna-arm64,{f},,{server}"
+            );
         }
         for host in export.hosts_in(&es.subnet) {
             match &host.boot_file {
@@ -91,5 +124,8 @@ pub fn dnsmasq_conf(export: &DhcpExport) -> Result<String, ExportError> {
 }
 
 fn join(ips: &[std::net::Ipv4Addr]) -> String {
-    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -27,7 +27,11 @@ pub fn isc_dhcpd_conf(export: &DhcpExport) -> Result<String, ExportError> {
             let _ = writeln!(s, "  option routers {};", join(&es.subnet.routers));
         }
         if !es.subnet.dns_servers.is_empty() {
-            let _ = writeln!(s, "  option domain-name-servers {};", join(&es.subnet.dns_servers));
+            let _ = writeln!(
+                s,
+                "  option domain-name-servers {};",
+                join(&es.subnet.dns_servers)
+            );
         }
         if let Some(domain) = &es.subnet.domain {
             let _ = writeln!(s, "  option domain-name \"{domain}\";");
@@ -77,5 +81,8 @@ pub fn isc_dhcpd_conf(export: &DhcpExport) -> Result<String, ExportError> {
 }
 
 fn join(ips: &[std::net::Ipv4Addr]) -> String {
-    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -54,7 +54,9 @@ pub fn kea_dhcp4_conf(export: &DhcpExport) -> Result<String, ExportError> {
             options.push(json!({ "name": "routers", "data": join(&es.subnet.routers) }));
         }
         if !es.subnet.dns_servers.is_empty() {
-            options.push(json!({ "name": "domain-name-servers", "data": join(&es.subnet.dns_servers) }));
+            options.push(
+                json!({ "name": "domain-name-servers", "data": join(&es.subnet.dns_servers) }),
+            );
         }
         if let Some(domain) = &es.subnet.domain {
             options.push(json!({ "name": "domain-name", "data": domain }));
@@ -111,5 +113,8 @@ pub fn kea_dhcp4_conf(export: &DhcpExport) -> Result<String, ExportError> {
 }
 
 fn join(ips: &[std::net::Ipv4Addr]) -> String {
-    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

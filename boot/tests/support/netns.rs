@@ -77,7 +77,9 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
@@ -93,8 +95,8 @@ pub fn veth(
     b_addr: Option<&str>,
 ) {
     sh(&[
-        "ip", "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if,
-        "netns", &b.name,
+        "ip", "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns",
+        &b.name,
     ]);
     a.run_ok(&["ip", "addr", "add", a_addr, "dev", a_if]);
     a.run_ok(&["ip", "link", "set", a_if, "up"]);
