@@ -1,4 +1,7 @@
-//! Test support: network namespaces with veth links, and running a server inside one.
+//! Test support: network namespaces with veth links, running servers inside one, a stand-in boot
+//! HTTP endpoint and a tiny initramfs builder.
 #![allow(dead_code)]
 
+pub mod boot_http;
+pub mod initramfs;
 pub mod netns;
