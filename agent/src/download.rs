@@ -1,0 +1,203 @@
+//! The image download on a node: a librqbit session (no DHT, no local discovery, only the
+//! tracker named in the torrent, the host seeder as an initial peer) that downloads the packed
+//! image, seeds it while the node installs, and is stopped once the image is unpacked.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use librqbit::{
+    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions, ManagedTorrent, Session,
+    SessionOptions, TorrentStatsState,
+};
+use luna_dist::InfoHash;
+use luna_proto::dist::{DownloadPhase, DownloadProgress};
+
+/// Where to get the image and how to take part in the swarm.
+#[derive(Debug, Clone)]
+pub struct DownloadOptions {
+    /// URL of the image's `.torrent` on the host.
+    pub torrent_url: String,
+    /// The info-hash the plan promises; the fetched `.torrent` must match it.
+    pub info_hash: InfoHash,
+    /// The host seeder, tried directly so the download works without the tracker.
+    pub seed_peers: Vec<SocketAddr>,
+    /// Directory the packed image is downloaded into.
+    pub work_dir: PathBuf,
+    /// Address to accept other nodes' connections on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// How often to re-announce to the tracker while downloading; short, because installs are.
+    pub announce_interval: Duration,
+}
+
+/// A running download (and, once complete, a running seed).
+pub struct ImageDownload {
+    session: Arc<Session>,
+    handle: Arc<ManagedTorrent>,
+    info_hash: InfoHash,
+    data_file: PathBuf,
+}
+
+async fn fetch_torrent(url: &str) -> anyhow::Result<Vec<u8>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    // The host may be restarting: retry for a while before giving up.
+    let mut last = None;
+    for attempt in 0..30u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        match client.get(url).send().await.and_then(|r| r.error_for_status()) {
+            Ok(r) => return Ok(r.bytes().await?.to_vec()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(anyhow!(
+        "fetching the torrent {url}: {}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
+}
+
+impl ImageDownload {
+    /// Fetches the `.torrent`, checks its info-hash and starts downloading. Data already in
+    /// `work_dir` from an interrupted run is checked and kept.
+    pub async fn start(opts: DownloadOptions) -> anyhow::Result<Self> {
+        let torrent = fetch_torrent(&opts.torrent_url).await?;
+        std::fs::create_dir_all(&opts.work_dir)
+            .with_context(|| format!("creating the download directory {}", opts.work_dir.display()))?;
+        let session = Session::new_with_opts(
+            opts.work_dir.clone(),
+            SessionOptions {
+                dht: None,
+                disable_local_service_discovery: true,
+                fastresume: false,
+                persistence: None,
+                listen: Some(ListenerOptions {
+                    mode: ListenerMode::TcpOnly,
+                    listen_addr: opts.listen,
+                    ipv4_only: opts.listen.is_ipv4(),
+                    ..ListenerOptions::default()
+                }),
+                ipv4_only: opts.listen.is_ipv4(),
+                ..SessionOptions::default()
+            },
+        )
+        .await
+        .context("starting the torrent session")?;
+        let resp = session
+            .add_torrent(
+                AddTorrent::from_bytes(torrent),
+                Some(AddTorrentOptions {
+                    output_folder: Some(opts.work_dir.to_string_lossy().into_owned()),
+                    overwrite: true,
+                    initial_peers: Some(opts.seed_peers.clone()),
+                    force_tracker_interval: Some(opts.announce_interval),
+                    ..AddTorrentOptions::default()
+                }),
+            )
+            .await
+            .with_context(|| format!("adding the torrent from {}", opts.torrent_url))?;
+        let handle = resp
+            .into_handle()
+            .ok_or_else(|| anyhow!("the torrent session returned no handle"))?;
+        let got = InfoHash(handle.info_hash().0);
+        if got != opts.info_hash {
+            session.stop().await;
+            bail!(
+                "the torrent at {} has info-hash {got}, but the plan says {}; re-pack the image or fix the plan",
+                opts.torrent_url,
+                opts.info_hash
+            );
+        }
+        let name = handle
+            .name()
+            .ok_or_else(|| anyhow!("the torrent at {} has no file name", opts.torrent_url))?;
+        if name.contains('/') || name.starts_with('.') {
+            bail!("the torrent at {} names an unsafe file `{name}`", opts.torrent_url);
+        }
+        Ok(ImageDownload {
+            data_file: opts.work_dir.join(name),
+            session,
+            handle,
+            info_hash: got,
+        })
+    }
+
+    pub fn info_hash(&self) -> InfoHash {
+        self.info_hash
+    }
+
+    /// The downloaded `.tar.zst`.
+    pub fn data_file(&self) -> &Path {
+        &self.data_file
+    }
+
+    /// Current progress, as reported to the host.
+    pub fn progress(&self, phase: DownloadPhase) -> DownloadProgress {
+        let stats = self.handle.stats();
+        let (peers, down, up) = stats.live.as_ref().map_or((0, 0.0, 0.0), |l| {
+            (
+                l.snapshot.peer_stats.live,
+                l.download_speed.mbps,
+                l.upload_speed.mbps,
+            )
+        });
+        let phase = match (phase, &stats.state) {
+            (DownloadPhase::Downloading, TorrentStatsState::Initializing { .. }) => {
+                DownloadPhase::Starting
+            }
+            (p, _) => p,
+        };
+        DownloadProgress {
+            info_hash: self.info_hash.to_hex(),
+            phase,
+            bytes_done: stats.progress_bytes,
+            bytes_total: stats.total_bytes,
+            bytes_uploaded: stats.uploaded_bytes,
+            peers,
+            download_rate: (down * 1024.0 * 1024.0) as u64,
+            upload_rate: (up * 1024.0 * 1024.0) as u64,
+            error: stats.error.clone(),
+        }
+    }
+
+    /// Waits until every piece is downloaded and has passed its SHA-1 check.
+    pub async fn wait_verified(&self) -> anyhow::Result<()> {
+        self.handle
+            .wait_until_completed()
+            .await
+            .with_context(|| format!("downloading image {}", self.info_hash))?;
+        let stats = self.handle.stats();
+        if stats.progress_bytes != stats.total_bytes {
+            bail!(
+                "image {} finished with {} of {} bytes verified",
+                self.info_hash,
+                stats.progress_bytes,
+                stats.total_bytes
+            );
+        }
+        let on_disk = std::fs::metadata(&self.data_file)
+            .with_context(|| format!("reading {}", self.data_file.display()))?
+            .len();
+        if on_disk != stats.total_bytes {
+            bail!(
+                "{} is {on_disk} bytes, the torrent says {}",
+                self.data_file.display(),
+                stats.total_bytes
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops seeding and closes the session. The downloaded file stays.
+    pub async fn stop(self) {
+        let _ = self
+            .session
+            .delete(self.handle.info_hash().into(), false)
+            .await;
+        self.session.stop().await;
+    }
+}

@@ -1,0 +1,9 @@
+//! The Luna node agent as a library: the image download/seed/unpack step the agent's `fetch`
+//! command runs, and which the full install flow calls.
+
+pub mod download;
+pub mod fetch;
+pub mod report;
+
+pub use download::{DownloadOptions, ImageDownload};
+pub use fetch::{FetchOptions, FetchOutcome, fetch};

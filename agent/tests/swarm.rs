@@ -1,0 +1,79 @@
+//! 1 host (tracker + seeder) and 4 `luna-agent fetch` processes on loopback: every agent ends
+//! with a tree identical to the packed one (paths, types, modes, owners, xattrs, ACLs,
+//! content). Needs root and /bin/busybox (busybox-static).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use luna_dist::sample_image::{HOST_BUSYBOX, build_sample_image};
+use luna_dist::{ImagePacker, PackOptions};
+use luna_proto::dist::DownloadPhase;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_agents_download_from_the_host_and_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    build_sample_image(&src, Path::new(HOST_BUSYBOX), 12 << 20).unwrap();
+    let images = tmp.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, reports.clone()).await;
+    let packed = ImagePacker::new(PackOptions::new("sample", &src, &images, &host.announce_url()))
+        .pack(|_| {})
+        .await
+        .unwrap();
+    // Cap the host's upload so the agents have to trade pieces among themselves.
+    let seeder = start_seeder(&tmp.path().join("seeder"), "127.0.0.1:0".parse().unwrap(), Some(3 << 20)).await;
+    seeder.add(&packed.torrent).await.unwrap();
+    seeder.wait_seeding(&packed.info_hash, Duration::from_secs(30)).await.unwrap();
+    let seed: SocketAddr = seeder.listen_addr();
+    host.tracker.add_torrent(packed.info_hash, vec![seed]);
+
+    let mut agents: Vec<Agent> = (0..4)
+        .map(|i| spawn_agent(&host, "sample.torrent", packed.info_hash, &[seed], &tmp.path().join(format!("node{i}"))))
+        .collect();
+    wait_all(&mut agents, Duration::from_secs(120)).await;
+    for a in &agents {
+        assert_same_tree(&src, &a.out);
+    }
+    let uploaded_by_host = seeder.get(&packed.info_hash).unwrap().uploaded_bytes;
+    assert!(
+        uploaded_by_host < 4 * packed.size,
+        "the host uploaded {uploaded_by_host} bytes for 4 x {}: the nodes did not share",
+        packed.size
+    );
+    let reports = reports.lock().unwrap().clone();
+    let done = reports.iter().filter(|r| r.phase == DownloadPhase::Done).count();
+    assert_eq!(done, 4, "each agent reports done once");
+    assert!(reports.iter().all(|r| r.info_hash == packed.info_hash.to_hex()));
+    assert!(reports.iter().any(|r| r.phase == DownloadPhase::Done && r.bytes_done == packed.size));
+    seeder.stop().await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_rejects_a_torrent_with_the_wrong_info_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"x").unwrap();
+    let images = tmp.path().join("images");
+    let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, Arc::new(Mutex::new(Vec::new()))).await;
+    ImagePacker::new(PackOptions::new("img", &src, &images, &host.announce_url()))
+        .pack(|_| {})
+        .await
+        .unwrap();
+    let wrong = luna_dist::InfoHash([0x42; 20]);
+    let mut a = spawn_agent(&host, "img.torrent", wrong, &[], &tmp.path().join("out"));
+    let status = a.child.wait().unwrap();
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(a.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains(&wrong.to_hex()) && err.contains("plan"), "{err}");
+    host.stop();
+}

@@ -1,0 +1,144 @@
+//! The host side of the benchmark, run on its own thread inside the host namespace (a
+//! thread's network namespace is inherited by the runtime threads it starts, so every socket
+//! of the seeder, tracker and HTTP server lives there).
+
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use bytes::Bytes;
+
+use super::netns::HOST_IP;
+use crate::info_hash::InfoHash;
+use crate::seeder::{SeederOptions, TorrentSeeder};
+use crate::tracker::{Tracker, TrackerSettings};
+
+pub const HTTP_PORT: u16 = 8080;
+pub const SEED_PORT: u16 = 6881;
+
+pub struct HostSide {
+    pub tracker: Tracker,
+    pub http: SocketAddr,
+    pub seed: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct Files {
+    torrent: Bytes,
+    tarball: Bytes,
+}
+
+async fn file(State(f): State<Files>, UrlPath(name): UrlPath<String>) -> Result<Bytes, StatusCode> {
+    match name.as_str() {
+        "bench.torrent" => Ok(f.torrent.clone()),
+        "bench.tar.zst" => Ok(f.tarball.clone()),
+        _ => Err(StatusCode::NOT_FOUND),
+    }
+}
+
+impl HostSide {
+    /// Starts seeder + tracker + HTTP in namespace `ns`, seeding `torrent` (data beside it).
+    pub fn start(ns: &str, torrent: &Path, info_hash: InfoHash, state_dir: &Path) -> anyhow::Result<Self> {
+        let tracker = Tracker::new(TrackerSettings {
+            interval: Duration::from_secs(5),
+            min_interval: Duration::from_secs(1),
+            max_peers: 50,
+        });
+        let files = Files {
+            torrent: Bytes::from(std::fs::read(torrent)?),
+            tarball: Bytes::from(std::fs::read(torrent.with_extension("tar.zst"))?),
+        };
+        let ns_path = PathBuf::from("/run/netns").join(ns);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread_tracker = tracker.clone();
+        let torrent = torrent.to_path_buf();
+        let state_dir = state_dir.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("bench-host".into())
+            .spawn(move || {
+                let setup = || -> anyhow::Result<tokio::runtime::Runtime> {
+                    let fd = std::fs::File::open(&ns_path)?;
+                    rustix::thread::move_into_link_name_space(
+                        fd.as_fd(),
+                        Some(rustix::thread::LinkNameSpaceType::Network),
+                    )?;
+                    Ok(tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()?)
+                };
+                let rt = match setup() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.context(format!("entering namespace {}", ns_path.display()))));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let started = async {
+                        let seeder = TorrentSeeder::start(SeederOptions::new(
+                            &state_dir,
+                            SocketAddr::from((HOST_IP, SEED_PORT)),
+                        ))
+                        .await?;
+                        seeder.add(&torrent).await?;
+                        seeder.wait_seeding(&info_hash, Duration::from_secs(120)).await?;
+                        let app: Router = Router::new()
+                            .route("/images/{name}", axum::routing::get(file))
+                            .with_state(files)
+                            .merge(thread_tracker.router());
+                        let listener = tokio::net::TcpListener::bind(SocketAddr::from((HOST_IP, HTTP_PORT))).await?;
+                        let server = tokio::spawn(async move {
+                            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+                        });
+                        anyhow::Ok((seeder, server))
+                    }
+                    .await;
+                    match started {
+                        Ok((seeder, server)) => {
+                            let _ = ready_tx.send(Ok(seeder.listen_addr()));
+                            let _ = stop_rx.await;
+                            server.abort();
+                            seeder.stop().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })?;
+        let seed = match ready_rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(Ok(seed)) => seed,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e.context("starting the benchmark host"));
+            }
+            Err(_) => anyhow::bail!("the benchmark host did not start within 180 s"),
+        };
+        Ok(HostSide {
+            tracker,
+            http: SocketAddr::from((HOST_IP, HTTP_PORT)),
+            seed,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for HostSide {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The swarm benchmark behind `luna bench swarm`: N nodes (each a process in its own network
+//! namespace, links shaped with tbf) fetch one image from the host, by BitTorrent via Luna
+//! (seeder + tracker + `luna-agent fetch`) and by plain HTTP (busybox wget, what xCAT does).
+//! Each row is the time until every node holds the verified image, beside S/B, the
+//! physical limit for one node.
+
+mod host_side;
+pub mod netns;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::pack::{ImagePacker, PackOptions};
+use host_side::HostSide;
+use netns::SwarmNet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BenchMode {
+    Torrent,
+    Http,
+}
+
+impl std::fmt::Display for BenchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BenchMode::Torrent => "torrent",
+            BenchMode::Http => "http",
+        })
+    }
+}
+
+/// One measurement: `--json` prints these as one object per line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    pub nodes: usize,
+    pub mode: BenchMode,
+    /// Time until the last node had the verified image.
+    pub seconds: f64,
+    /// S/B: the packed image size over the per-node link rate.
+    pub limit_seconds: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SwarmBenchOptions {
+    pub nodes: Vec<usize>,
+    /// Image size S in MiB (random data, so the packed size is about the same).
+    pub image_mb: u64,
+    /// Per-node link rate B in Mbit/s (the host's link too).
+    pub link_mbit: u32,
+    pub modes: Vec<BenchMode>,
+    /// The `luna-agent` binary the nodes run.
+    pub agent_binary: PathBuf,
+    /// busybox for the HTTP nodes (`wget`, `sha256sum`).
+    pub busybox: PathBuf,
+    /// Scratch directory (default: a temporary one, removed afterwards).
+    pub work_dir: Option<PathBuf>,
+    /// Shape what nodes send too (symmetric links like real NICs); the host's upload and
+    /// every node's download are always shaped.
+    pub shape_node_upload: bool,
+}
+
+impl SwarmBenchOptions {
+    pub fn new(agent_binary: &Path) -> Self {
+        SwarmBenchOptions {
+            nodes: vec![1, 8, 32, 64],
+            image_mb: 32,
+            link_mbit: 20,
+            modes: vec![BenchMode::Torrent, BenchMode::Http],
+            agent_binary: agent_binary.to_path_buf(),
+            busybox: PathBuf::from(crate::sample_image::HOST_BUSYBOX),
+            work_dir: None,
+            shape_node_upload: true,
+        }
+    }
+}
+
+/// Child processes killed on drop, so an error never leaves nodes running.
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs the benchmark (root only); `on_row` sees each row as soon as it is measured.
+pub async fn run_swarm_bench(opts: &SwarmBenchOptions, mut on_row: impl FnMut(&Row)) -> anyhow::Result<Vec<Row>> {
+    anyhow::ensure!(!opts.nodes.is_empty() && opts.nodes.iter().all(|n| (1..=2000).contains(n)), "--nodes must list counts between 1 and 2000");
+    anyhow::ensure!(opts.image_mb >= 1 && opts.link_mbit >= 1, "--image-mb and --link-mbit must be positive");
+    anyhow::ensure!(opts.agent_binary.is_file(), "the agent binary {} does not exist; build luna-agent first", opts.agent_binary.display());
+    let scratch = match &opts.work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tempfile::Builder::new().prefix("luna-bench-").tempdir_in(d)?
+        }
+        None => tempfile::Builder::new().prefix("luna-bench-").tempdir()?,
+    };
+    let work = scratch.path().to_path_buf();
+    let tree = work.join("image");
+    std::fs::create_dir_all(&tree)?;
+    let filler = work.join("image/data");
+    std::fs::create_dir_all(&filler)?;
+    write_random(&filler.join("blob"), opts.image_mb << 20)?;
+    let images = work.join("images");
+    let url = format!("http://{}:{}/announce", netns::HOST_IP, host_side::HTTP_PORT);
+    let mut pack = PackOptions::new("bench", &tree, &images, &url);
+    pack.zstd_level = 1;
+    let packed = ImagePacker::new(pack).pack(|_| {}).await?;
+    let sha256 = crate::manifest::sha256_file(&packed.tarball)?;
+    let limit = packed.size as f64 * 8.0 / (f64::from(opts.link_mbit) * 1e6);
+
+    let max_nodes = *opts.nodes.iter().max().unwrap_or(&1);
+    let prefix = format!("lb{}", std::process::id() % 100_000);
+    let net = SwarmNet::create(&prefix, max_nodes, opts.link_mbit, opts.shape_node_upload)?;
+    let host = HostSide::start(&net.host_ns(), &packed.torrent, packed.info_hash, &work.join("seeder"))?;
+    let mut rows = Vec::new();
+    for &n in &opts.nodes {
+        for &mode in &opts.modes {
+            // A fresh swarm per run: no peers left over from the previous one.
+            host.tracker.remove_torrent(&packed.info_hash);
+            host.tracker.add_torrent(packed.info_hash, vec![host.seed]);
+            let run_dir = work.join(format!("run-{mode}-{n}"));
+            let seconds = run_once(opts, &net, &host, mode, n, &run_dir, &packed.info_hash.to_hex(), &sha256, limit).await?;
+            let _ = std::fs::remove_dir_all(&run_dir);
+            let row = Row {
+                nodes: n,
+                mode,
+                seconds,
+                limit_seconds: limit,
+            };
+            on_row(&row);
+            rows.push(row);
+        }
+    }
+    drop(host);
+    drop(net);
+    Ok(rows)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_once(
+    opts: &SwarmBenchOptions,
+    net: &SwarmNet,
+    host: &HostSide,
+    mode: BenchMode,
+    n: usize,
+    run_dir: &Path,
+    info_hash: &str,
+    sha256: &str,
+    limit: f64,
+) -> anyhow::Result<f64> {
+    std::fs::create_dir_all(run_dir)?;
+    let mut nodes = Nodes(Vec::new());
+    let started = Instant::now();
+    for i in 0..n {
+        let out = run_dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&out)?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &net.node_ns(i)]);
+        match mode {
+            BenchMode::Torrent => {
+                cmd.arg(&opts.agent_binary)
+                    .args(["fetch", "--download-only", "--listen", "0.0.0.0:6881", "--announce-every", "2"])
+                    .arg("--torrent-url")
+                    .arg(format!("http://{}/images/bench.torrent", host.http))
+                    .args(["--info-hash", info_hash])
+                    .arg("--seed-peer")
+                    .arg(host.seed.to_string())
+                    .arg("--out")
+                    .arg(&out);
+            }
+            BenchMode::Http => {
+                let file = out.join("bench.tar.zst");
+                let bb = opts.busybox.display().to_string();
+                cmd.arg(&opts.busybox).args([
+                    "sh",
+                    "-c",
+                    &format!(
+                        "{bb} wget -q -O '{f}' 'http://{h}/images/bench.tar.zst' && {bb} sha256sum '{f}'",
+                        f = file.display(),
+                        h = host.http
+                    ),
+                ]);
+            }
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        nodes.0.push(cmd.spawn()?);
+    }
+    let timeout = Duration::from_secs_f64(60.0 + 3.0 * limit * if mode == BenchMode::Http { n as f64 } else { 1.0 });
+    let mut finished = vec![false; n];
+    let mut last = Duration::ZERO;
+    while finished.iter().any(|f| !f) {
+        for (i, child) in nodes.0.iter_mut().enumerate() {
+            if finished[i] {
+                continue;
+            }
+            if let Some(status) = child.try_wait()? {
+                let mut stdout = String::new();
+                let mut stderr = String::new();
+                if let Some(mut s) = child.stdout.take() {
+                    std::io::Read::read_to_string(&mut s, &mut stdout)?;
+                }
+                if let Some(mut s) = child.stderr.take() {
+                    std::io::Read::read_to_string(&mut s, &mut stderr)?;
+                }
+                anyhow::ensure!(status.success(), "{mode} node {i} of {n} failed ({status}): {}", stderr.trim());
+                if mode == BenchMode::Http {
+                    anyhow::ensure!(stdout.starts_with(sha256), "http node {i} of {n} got a corrupt image: {}", stdout.trim());
+                }
+                finished[i] = true;
+                last = started.elapsed();
+            }
+        }
+        anyhow::ensure!(started.elapsed() < timeout, "{mode} with {n} nodes did not finish within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(last.as_secs_f64())
+}
+
+fn write_random(path: &Path, bytes: u64) -> std::io::Result<()> {
+    use rand::RngCore;
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        rand::rng().fill_bytes(&mut buf[..n]);
+        f.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    f.flush()
+}

@@ -1,0 +1,112 @@
+//! The benchmark's network: a "switch" namespace with a bridge, a host namespace and one
+//! namespace per node, each on a veth into the bridge, addresses in 10.99.0.0/16, links
+//! shaped with tbf (egress only, so each direction is shaped on its sending side).
+//! Everything is deleted by name on drop, also after errors.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+pub const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 1);
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{command}` failed: {reason}")]
+pub struct NetError {
+    pub command: String,
+    pub reason: String,
+}
+
+fn run(args: &[&str]) -> Result<(), NetError> {
+    let out = Command::new(args[0]).args(&args[1..]).output().map_err(|e| NetError {
+        command: args.join(" "),
+        reason: format!("{e} (is iproute2 installed and are we root?)"),
+    })?;
+    if !out.status.success() {
+        return Err(NetError {
+            command: args.join(" "),
+            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Node `i`'s address: 10.99.1.1, 10.99.1.2, … (250 per /24).
+pub fn node_ip(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, 99, 1 + (i / 250) as u8, 1 + (i % 250) as u8)
+}
+
+/// The namespaces of one benchmark run.
+pub struct SwarmNet {
+    prefix: String,
+    created: Vec<String>,
+    pub nodes: usize,
+}
+
+impl SwarmNet {
+    pub fn host_ns(&self) -> String {
+        format!("{}-host", self.prefix)
+    }
+
+    fn switch_ns(&self) -> String {
+        format!("{}-sw", self.prefix)
+    }
+
+    pub fn node_ns(&self, i: usize) -> String {
+        format!("{}-n{i}", self.prefix)
+    }
+
+    fn add_ns(&mut self, name: &str) -> Result<(), NetError> {
+        run(&["ip", "netns", "add", name])?;
+        self.created.push(name.to_string());
+        run(&["ip", "-n", name, "link", "set", "lo", "up"])
+    }
+
+    /// Creates the switch, the host and `nodes` node namespaces, links shaped at `mbit`.
+    /// `shape_node_upload` also shapes what nodes send (a symmetric link, like real NICs).
+    pub fn create(prefix: &str, nodes: usize, mbit: u32, shape_node_upload: bool) -> Result<Self, NetError> {
+        let mut net = SwarmNet {
+            prefix: prefix.to_string(),
+            created: Vec::new(),
+            nodes,
+        };
+        let sw = net.switch_ns();
+        let host = net.host_ns();
+        net.add_ns(&sw)?;
+        run(&["ip", "-n", &sw, "link", "add", "br0", "type", "bridge"])?;
+        run(&["ip", "-n", &sw, "link", "set", "br0", "up"])?;
+        net.add_ns(&host)?;
+        let rate = format!("{mbit}mbit");
+        // Burst must hold at least one timer tick of data at this rate, and a few packets.
+        let burst = format!("{}kb", (mbit / 8).max(16));
+        let tbf = |ns: &str, dev: &str| -> Result<(), NetError> {
+            run(&["tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate, "burst", &burst, "latency", "50ms"])
+        };
+        let attach = |ns: &str, bridge_port: &str, ip: Ipv4Addr| -> Result<(), NetError> {
+            run(&["ip", "-n", &sw, "link", "add", bridge_port, "type", "veth", "peer", "name", "eth0", "netns", ns])?;
+            run(&["ip", "-n", &sw, "link", "set", bridge_port, "master", "br0", "up"])?;
+            run(&["ip", "-n", ns, "addr", "add", &format!("{ip}/16"), "dev", "eth0"])?;
+            run(&["ip", "-n", ns, "link", "set", "eth0", "up"])
+        };
+        attach(&host, "host", HOST_IP)?;
+        tbf(&host, "eth0")?; // the host's upload
+        for i in 0..nodes {
+            let ns = net.node_ns(i);
+            net.add_ns(&ns)?;
+            let port = format!("n{i}");
+            attach(&ns, &port, node_ip(i))?;
+            tbf(&sw, &port)?; // the node's download
+            if shape_node_upload {
+                tbf(&ns, "eth0")?;
+            }
+        }
+        Ok(net)
+    }
+}
+
+impl Drop for SwarmNet {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its veths (and their peers in the switch).
+        for ns in self.created.drain(..).rev() {
+            let _ = run(&["ip", "netns", "del", &ns]);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The BitTorrent tracker the nodes announce to: BEP 3 announce and scrape, compact replies
+//! (BEP 23) with IPv6 peers (BEP 7). It only tracks torrents the host registered (packed
+//! images); everything else gets a bencoded failure.
+
+mod http;
+pub mod request;
+pub mod response;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::seq::IndexedRandom;
+
+use crate::info_hash::InfoHash;
+pub use request::{AnnounceEvent, AnnounceRequest, RequestError};
+pub use response::{ReplyPeer, SwarmCounts};
+
+/// Announce timing and reply size; the cluster settings drive these and may change at runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackerSettings {
+    /// How often clients should re-announce. Peers not seen for twice this long are dropped.
+    pub interval: Duration,
+    /// Clients must not announce more often than this.
+    pub min_interval: Duration,
+    /// Upper bound on the peers in one reply (a client's `numwant` is capped by it).
+    pub max_peers: usize,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        // Installs are short: a short interval lets new nodes find each other quickly.
+        TrackerSettings {
+            interval: Duration::from_secs(30),
+            min_interval: Duration::from_secs(10),
+            max_peers: 50,
+        }
+    }
+}
+
+/// Peers of one torrent, for `luna osimage show`. The host seeder is not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerCounts {
+    /// Live peers still downloading.
+    pub downloading: usize,
+    /// Live peers that have the whole image (installing nodes that keep seeding).
+    pub seeding: usize,
+}
+
+struct Peer {
+    peer_id: [u8; 20],
+    left: u64,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Swarm {
+    host_seeders: Vec<SocketAddr>,
+    peers: HashMap<SocketAddr, Peer>,
+    completed: u64,
+}
+
+impl Swarm {
+    fn expire(&mut self, now: Instant, ttl: Duration) {
+        self.peers.retain(|_, p| now.duration_since(p.last_seen) <= ttl);
+    }
+
+    fn counts(&self) -> SwarmCounts {
+        let seeders = self.peers.values().filter(|p| p.left == 0).count() as u64;
+        SwarmCounts {
+            complete: seeders + self.host_seeders.len() as u64,
+            incomplete: self.peers.len() as u64 - seeders,
+            downloaded: self.completed,
+        }
+    }
+}
+
+struct State {
+    settings: TrackerSettings,
+    swarms: HashMap<InfoHash, Swarm>,
+}
+
+/// A cheap-to-clone handle on the tracker's state; serve it with [`Tracker::router`].
+#[derive(Clone)]
+pub struct Tracker {
+    state: Arc<Mutex<State>>,
+}
+
+/// Why an announce got no peers: the text of the bencoded `failure reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnnounceError {
+    #[error(transparent)]
+    Malformed(#[from] RequestError),
+    #[error("unknown info_hash {0}: this tracker only serves images packed on this host")]
+    UnknownTorrent(InfoHash),
+    #[error("cannot tell the peer's address: no connection info and no `ip` parameter")]
+    NoAddress,
+}
+
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+impl Tracker {
+    pub fn new(settings: TrackerSettings) -> Self {
+        Tracker {
+            state: Arc::new(Mutex::new(State {
+                settings,
+                swarms: HashMap::new(),
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters to a tracker, so keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn settings(&self) -> TrackerSettings {
+        self.lock().settings
+    }
+
+    /// Changes interval, min interval and max peers; applies to the next announce.
+    pub fn set_settings(&self, settings: TrackerSettings) {
+        self.lock().settings = settings;
+    }
+
+    /// Starts tracking a packed image. `host_seeders` are the host seeder's addresses as nodes
+    /// reach them; they are in every reply. Calling it again updates the seeders and keeps peers.
+    pub fn add_torrent(&self, info_hash: InfoHash, host_seeders: Vec<SocketAddr>) {
+        self.lock().swarms.entry(info_hash).or_default().host_seeders = host_seeders;
+    }
+
+    /// Stops tracking an image (deleted or re-packed); returns whether it was tracked.
+    pub fn remove_torrent(&self, info_hash: &InfoHash) -> bool {
+        self.lock().swarms.remove(info_hash).is_some()
+    }
+
+    /// The info-hashes being tracked.
+    pub fn torrents(&self) -> Vec<InfoHash> {
+        self.lock().swarms.keys().copied().collect()
+    }
+
+    /// Live peers of one image (host seeder excluded); `None` for an unknown info-hash.
+    pub fn peer_counts(&self, info_hash: &InfoHash) -> Option<PeerCounts> {
+        let mut st = self.lock();
+        let ttl = st.settings.interval * 2;
+        let swarm = st.swarms.get_mut(info_hash)?;
+        swarm.expire(Instant::now(), ttl);
+        let seeding = swarm.peers.values().filter(|p| p.left == 0).count();
+        Some(PeerCounts {
+            downloading: swarm.peers.len() - seeding,
+            seeding,
+        })
+    }
+
+    /// Handles one announce. `remote` is the connection's address; the `ip` parameter is only
+    /// used when it is unknown. Returns the bencoded reply body (success or failure).
+    pub fn announce_query(&self, query: &str, remote: Option<IpAddr>) -> Vec<u8> {
+        match request::parse_announce(query)
+            .map_err(AnnounceError::from)
+            .and_then(|req| self.announce(&req, remote))
+        {
+            Ok(body) => body,
+            Err(e) => response::failure(&e.to_string()),
+        }
+    }
+
+    /// Records an announce and builds the reply.
+    pub fn announce(
+        &self,
+        req: &AnnounceRequest,
+        remote: Option<IpAddr>,
+    ) -> Result<Vec<u8>, AnnounceError> {
+        let ip = remote.or(req.ip).map(normalize).ok_or(AnnounceError::NoAddress)?;
+        let addr = SocketAddr::new(ip, req.port);
+        let now = Instant::now();
+        let mut st = self.lock();
+        let settings = st.settings;
+        let swarm = st
+            .swarms
+            .get_mut(&req.info_hash)
+            .ok_or(AnnounceError::UnknownTorrent(req.info_hash))?;
+        swarm.expire(now, settings.interval * 2);
+        let mut reply_peers = Vec::new();
+        if req.event == AnnounceEvent::Stopped {
+            swarm.peers.remove(&addr);
+        } else {
+            let was_leeching = swarm.peers.get(&addr).is_some_and(|p| p.left > 0);
+            if req.event == AnnounceEvent::Completed || (was_leeching && req.left == 0) {
+                swarm.completed += 1;
+            }
+            swarm.peers.insert(
+                addr,
+                Peer {
+                    peer_id: req.peer_id,
+                    left: req.left,
+                    last_seen: now,
+                },
+            );
+            let numwant = req.numwant.unwrap_or(settings.max_peers).min(settings.max_peers);
+            reply_peers.extend(
+                swarm
+                    .host_seeders
+                    .iter()
+                    .filter(|s| **s != addr)
+                    .map(|s| ReplyPeer { addr: *s, peer_id: None }),
+            );
+            let others: Vec<(&SocketAddr, &Peer)> = swarm
+                .peers
+                .iter()
+                .filter(|(a, _)| **a != addr && !swarm.host_seeders.contains(a))
+                .collect();
+            let room = numwant.saturating_sub(reply_peers.len());
+            reply_peers.extend(
+                others
+                    .choose_multiple(&mut rand::rng(), room)
+                    .map(|(a, p)| ReplyPeer {
+                        addr: **a,
+                        peer_id: Some(p.peer_id),
+                    }),
+            );
+        }
+        Ok(response::announce(
+            settings.interval.as_secs(),
+            settings.min_interval.as_secs(),
+            swarm.counts(),
+            &reply_peers,
+            req.compact,
+            req.no_peer_id,
+        ))
+    }
+
+    /// Handles a scrape; without `info_hash` parameters it reports every tracked image.
+    pub fn scrape_query(&self, query: &str) -> Vec<u8> {
+        let wanted = match request::parse_scrape(query) {
+            Ok(w) => w,
+            Err(e) => return response::failure(&e.to_string()),
+        };
+        let mut st = self.lock();
+        let ttl = st.settings.interval * 2;
+        let now = Instant::now();
+        let hashes: Vec<InfoHash> = if wanted.is_empty() {
+            st.swarms.keys().copied().collect()
+        } else {
+            wanted
+        };
+        let mut files = Vec::new();
+        for h in hashes {
+            if let Some(swarm) = st.swarms.get_mut(&h) {
+                swarm.expire(now, ttl);
+                files.push((h, swarm.counts()));
+            }
+        }
+        response::scrape(&files)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use serde_bencode::value::Value;
+
+use super::*;
+
+fn enc(b: &[u8]) -> String {
+    percent_encoding::percent_encode(b, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn query(hash: &InfoHash, port: u16, left: u64, extra: &str) -> String {
+    let mut id = [b'x'; 20];
+    id[..2].copy_from_slice(&port.to_be_bytes());
+    format!(
+        "info_hash={}&peer_id={}&port={port}&uploaded=0&downloaded=0&left={left}{extra}",
+        enc(hash.as_bytes()),
+        enc(&id)
+    )
+}
+
+fn decode(body: &[u8]) -> HashMap<Vec<u8>, Value> {
+    match serde_bencode::from_bytes::<Value>(body).expect("reply is bencoded") {
+        Value::Dict(d) => d,
+        other => panic!("reply is not a dict: {other:?}"),
+    }
+}
+
+fn failure_reason(body: &[u8]) -> Option<String> {
+    match decode(body).get(b"failure reason".as_slice()) {
+        Some(Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
+fn compact_peers(body: &[u8]) -> Vec<SocketAddr> {
+    let d = decode(body);
+    let mut out = Vec::new();
+    if let Some(Value::Bytes(b)) = d.get(b"peers".as_slice()) {
+        for c in b.chunks(6) {
+            let ip = Ipv4Addr::new(c[0], c[1], c[2], c[3]);
+            out.push(SocketAddr::new(ip.into(), u16::from_be_bytes([c[4], c[5]])));
+        }
+    }
+    if let Some(Value::Bytes(b)) = d.get(b"peers6".as_slice()) {
+        for c in b.chunks(18) {
+            let ip = Ipv6Addr::from(<[u8; 16]>::try_from(&c[..16]).unwrap());
+            out.push(SocketAddr::new(ip.into(), u16::from_be_bytes([c[16], c[17]])));
+        }
+    }
+    out
+}
+
+fn int(body: &[u8], key: &str) -> i64 {
+    match decode(body).get(key.as_bytes()) {
+        Some(Value::Int(i)) => *i,
+        other => panic!("{key} is {other:?}"),
+    }
+}
+
+const SEEDER: &str = "10.99.0.1:6881";
+const LOCAL: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+
+fn tracker_with(hash: InfoHash, settings: TrackerSettings) -> Tracker {
+    let t = Tracker::new(settings);
+    t.add_torrent(hash, vec![SEEDER.parse().unwrap()]);
+    t
+}
+
+#[test]
+fn replies_always_include_the_host_seeder_and_cap_numwant() {
+    let h = InfoHash([7; 20]);
+    let t = tracker_with(
+        h,
+        TrackerSettings {
+            max_peers: 5,
+            ..TrackerSettings::default()
+        },
+    );
+    for port in 1000..1020 {
+        t.announce_query(&query(&h, port, 100, "&event=started"), LOCAL);
+    }
+    let body = t.announce_query(&query(&h, 2000, 100, "&numwant=200"), LOCAL);
+    let peers = compact_peers(&body);
+    assert_eq!(peers.len(), 5, "numwant is capped by max_peers");
+    assert_eq!(peers[0], SEEDER.parse::<SocketAddr>().unwrap());
+    assert!(!peers.contains(&"127.0.0.1:2000".parse().unwrap()), "never the asker itself");
+    assert_eq!(int(&body, "incomplete"), 21);
+    assert_eq!(int(&body, "complete"), 1);
+    assert_eq!(int(&body, "interval"), 30);
+    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 21, seeding: 0 }));
+
+    // A small numwant still gets the seeder.
+    let body = t.announce_query(&query(&h, 2000, 100, "&numwant=1"), LOCAL);
+    assert_eq!(compact_peers(&body), vec![SEEDER.parse::<SocketAddr>().unwrap()]);
+}
+
+#[test]
+fn stopped_removes_at_once_and_completed_counts() {
+    let h = InfoHash([8; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    t.announce_query(&query(&h, 1, 100, "&event=started"), LOCAL);
+    t.announce_query(&query(&h, 2, 100, "&event=started"), LOCAL);
+    t.announce_query(&query(&h, 2, 0, "&event=completed"), LOCAL);
+    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 1, seeding: 1 }));
+    t.announce_query(&query(&h, 1, 100, "&event=stopped"), LOCAL);
+    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 0, seeding: 1 }));
+    let scrape = t.scrape_query(&format!("info_hash={}", enc(h.as_bytes())));
+    let files = match decode(&scrape).remove(b"files".as_slice()) {
+        Some(Value::Dict(f)) => f,
+        other => panic!("files: {other:?}"),
+    };
+    let stats = match files.get(h.as_bytes().as_slice()) {
+        Some(Value::Dict(s)) => s.clone(),
+        other => panic!("stats: {other:?}"),
+    };
+    assert_eq!(stats.get(b"complete".as_slice()), Some(&Value::Int(2)));
+    assert_eq!(stats.get(b"downloaded".as_slice()), Some(&Value::Int(1)));
+    assert_eq!(stats.get(b"incomplete".as_slice()), Some(&Value::Int(0)));
+}
+
+#[test]
+fn peers_expire_after_twice_the_interval() {
+    let h = InfoHash([9; 20]);
+    let t = tracker_with(
+        h,
+        TrackerSettings {
+            interval: Duration::from_millis(100),
+            min_interval: Duration::from_millis(50),
+            max_peers: 50,
+        },
+    );
+    t.announce_query(&query(&h, 1, 100, ""), LOCAL);
+    std::thread::sleep(Duration::from_millis(120));
+    assert_eq!(t.peer_counts(&h).unwrap().downloading, 1, "still within 2 x interval");
+    std::thread::sleep(Duration::from_millis(120));
+    assert_eq!(t.peer_counts(&h).unwrap().downloading, 0, "expired after 2 x interval");
+}
+
+#[test]
+fn ipv6_peers_come_back_in_peers6_and_mapped_v4_is_v4() {
+    let h = InfoHash([10; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    t.announce_query(&query(&h, 1, 100, ""), Some("fd99::5".parse().unwrap()));
+    t.announce_query(&query(&h, 2, 100, ""), Some("::ffff:10.99.0.7".parse().unwrap()));
+    let body = t.announce_query(&query(&h, 3, 100, ""), LOCAL);
+    let mut peers = compact_peers(&body);
+    peers.sort();
+    let mut want: Vec<SocketAddr> = vec![
+        SEEDER.parse().unwrap(),
+        "10.99.0.7:2".parse().unwrap(),
+        "[fd99::5]:1".parse().unwrap(),
+    ];
+    want.sort();
+    assert_eq!(peers, want);
+}
+
+#[test]
+fn non_compact_reply_lists_dictionaries() {
+    let h = InfoHash([11; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    t.announce_query(&query(&h, 1, 100, ""), LOCAL);
+    let body = t.announce_query(&query(&h, 2, 100, "&compact=0"), LOCAL);
+    match decode(&body).get(b"peers".as_slice()) {
+        Some(Value::List(l)) => {
+            assert_eq!(l.len(), 2);
+            assert!(l.iter().all(|p| matches!(p, Value::Dict(d) if d.contains_key(b"ip".as_slice()) && d.contains_key(b"port".as_slice()))));
+        }
+        other => panic!("peers: {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_torrents_and_settings_changes() {
+    let h = InfoHash([12; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    let reason = failure_reason(&t.announce_query(&query(&InfoHash([13; 20]), 1, 1, ""), LOCAL)).unwrap();
+    assert!(reason.contains("unknown info_hash"), "{reason}");
+    t.set_settings(TrackerSettings {
+        interval: Duration::from_secs(120),
+        min_interval: Duration::from_secs(60),
+        max_peers: 3,
+    });
+    let body = t.announce_query(&query(&h, 1, 1, ""), LOCAL);
+    assert_eq!(int(&body, "interval"), 120);
+    assert_eq!(int(&body, "min interval"), 60);
+    assert!(t.remove_torrent(&h));
+    assert!(failure_reason(&t.announce_query(&query(&h, 1, 1, ""), LOCAL)).is_some());
+    assert_eq!(t.peer_counts(&h), None);
+}
+
+#[tokio::test]
+async fn malformed_http_announces_get_bencoded_failures_not_500() {
+    let h = InfoHash([14; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    let app: axum::Router = t.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let client = reqwest::Client::new();
+    let id = enc(b"-LU0001-abcdefghijkl");
+    let hash = enc(h.as_bytes());
+    let cases = [
+        (format!("peer_id={id}&port=6881"), "info_hash"),
+        (format!("info_hash={}&peer_id={id}&port=6881", enc(&[1; 21])), "info_hash"),
+        (format!("info_hash={hash}&peer_id=short&port=6881"), "peer_id"),
+        (format!("info_hash={hash}&peer_id={id}&port=99999"), "port"),
+        (format!("info_hash={hash}&peer_id={id}&port=abc"), "port"),
+        (format!("info_hash={hash}&peer_id={id}"), "port"),
+        (format!("info_hash={hash}&peer_id={id}&port=1&left=-5"), "left"),
+        ("%%%".to_string(), "info_hash"),
+        (String::new(), "info_hash"),
+    ];
+    for (q, field) in cases {
+        let resp = client
+            .get(format!("http://{addr}/announce?{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "query {q}");
+        let body = resp.bytes().await.unwrap();
+        let reason = failure_reason(&body).unwrap_or_else(|| panic!("no failure for {q}"));
+        assert!(reason.contains(field), "query {q}: {reason}");
+    }
+    let ok = client
+        .get(format!("http://{addr}/announce?info_hash={hash}&peer_id={id}&port=6881&left=5"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(failure_reason(&ok), None);
+    assert_eq!(compact_peers(&ok), vec![SEEDER.parse::<SocketAddr>().unwrap()]);
+    let scrape = client
+        .get(format!("http://{addr}/scrape?info_hash=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert!(failure_reason(&scrape.bytes().await.unwrap()).is_some());
+    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 1, seeding: 0 }));
+    server.abort();
+}
