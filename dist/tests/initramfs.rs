@@ -77,10 +77,10 @@ fn extract(initrd: &Path, dst: &Path) -> Vec<String> {
         match mode & 0o170000 {
             0o040000 => std::fs::create_dir_all(&p).unwrap(),
             0o100000 => {
-                std::fs::write(&p, &body).unwrap();
+                std::fs::write(&p, &body).unwrap_or_else(|e| panic!("{name}: {e}"));
                 std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777)).unwrap();
             }
-            0o120000 => std::os::unix::fs::symlink(String::from_utf8(body).unwrap(), &p).unwrap(),
+            0o120000 => std::os::unix::fs::symlink(String::from_utf8(body).unwrap(), &p).unwrap_or_else(|e| panic!("{name}: {e}")),
             _ => {}
         }
         names.push(name);
@@ -113,8 +113,9 @@ fn initramfs_carries_agent_busybox_modules_and_working_tools() {
     assert!(report.warnings.iter().any(|w| w.contains("dynamically linked")));
 
     let root = tmp.path().join("unpacked");
+    std::fs::create_dir_all(&root).unwrap();
     let entries = extract(&out, &root);
-    for must in ["init", "bin/busybox", "bin/luna-agent", "etc/luna/modules", "dev/console"] {
+    for must in ["init", "bin", "usr/bin/busybox", "usr/bin/luna-agent", "etc/luna/modules", "dev/console"] {
         assert!(entries.iter().any(|e| e == must), "{must} missing from {entries:?}");
     }
     let init = std::fs::read_to_string(root.join("init")).unwrap();

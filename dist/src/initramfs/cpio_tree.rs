@@ -33,6 +33,44 @@ impl CpioTree {
         self.nodes.contains_key(path)
     }
 
+    /// Where `path` really lands given the symlinks already in the tree (such as a mirrored
+    /// `/bin -> usr/bin`), so our own files follow the image's layout.
+    pub fn real_path(&self, path: &Path) -> PathBuf {
+        let mut at = PathBuf::from("/");
+        let mut parts: Vec<PathBuf> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(p) => Some(PathBuf::from(p)),
+                _ => None,
+            })
+            .rev()
+            .collect();
+        let mut hops = 0;
+        while let Some(part) = parts.pop() {
+            let candidate = at.join(&part);
+            match self.nodes.get(&candidate) {
+                Some(Node::Symlink(t)) if hops < 40 => {
+                    hops += 1;
+                    if t.is_absolute() {
+                        at = PathBuf::from("/");
+                    }
+                    for c in t.components().rev() {
+                        match c {
+                            Component::Normal(p) => parts.push(PathBuf::from(p)),
+                            Component::ParentDir => parts.push(PathBuf::from("..")),
+                            _ => {}
+                        }
+                    }
+                }
+                _ if part == Path::new("..") => {
+                    at.pop();
+                }
+                _ => at = candidate,
+            }
+        }
+        at
+    }
+
     pub fn dir(&mut self, path: &Path) {
         let mut p = PathBuf::from("/");
         for c in path.components() {

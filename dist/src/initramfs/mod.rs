@@ -138,8 +138,16 @@ impl InitramfsBuilder {
         let root = &o.image_root;
         let mut warnings = Vec::new();
         let mut tree = CpioTree::default();
+        // Mirror the image's merged-/usr links (/bin -> usr/bin, ...) so every path the
+        // image's tools and scripts use resolves the same way in the initramfs.
+        for top in ["bin", "sbin", "lib", "lib64", "lib32"] {
+            if let Ok(target) = std::fs::read_link(root.join(top)) {
+                tree.symlink(&Path::new("/").join(top), &target);
+            }
+        }
         for d in ["/bin", "/sbin", "/dev", "/proc", "/sys", "/run", "/tmp", "/etc/luna", "/mnt", "/sysroot"] {
-            tree.dir(Path::new(d));
+            let real = tree.real_path(Path::new(d));
+            tree.dir(&real);
         }
         tree.char_device(Path::new("/dev/console"), 5, 1, 0o600);
         tree.char_device(Path::new("/dev/null"), 1, 3, 0o666);
@@ -154,8 +162,9 @@ impl InitramfsBuilder {
                 .ok_or_else(|| InitramfsError::NoBusybox("the image has no /bin/busybox".into()))?,
         };
         let busybox_needs = elf_deps::elf_needs(&busybox).map_err(|e| InitramfsError::NoBusybox(e.to_string()))?;
-        tree.host_file(Path::new("/bin/busybox"), &busybox, 0o755);
-        tree.symlink(Path::new("/bin/sh"), Path::new("busybox"));
+        let bin = tree.real_path(Path::new("/bin"));
+        tree.host_file(&bin.join("busybox"), &busybox, 0o755);
+        tree.symlink(&bin.join("sh"), Path::new("busybox"));
         tree.data(Path::new("/init"), init_script(&o.agent_args).into_bytes(), 0o755);
 
         // The agent
@@ -168,7 +177,7 @@ impl InitramfsBuilder {
                 path: o.agent_binary.clone(),
                 reason: "not an ELF executable".into(),
             })?;
-        tree.host_file(Path::new("/bin/luna-agent"), &o.agent_binary, 0o755);
+        tree.host_file(&bin.join("luna-agent"), &o.agent_binary, 0o755);
 
         // Modules
         let modules_dir = resolve_in_root(root, &Path::new("/lib/modules").join(&o.kernel_version))
@@ -183,7 +192,7 @@ impl InitramfsBuilder {
             path: modules_dir.clone(),
             source,
         })?;
-        let ko_root = Path::new("/lib/modules").join(&o.kernel_version);
+        let ko_root = tree.real_path(&Path::new("/lib/modules").join(&o.kernel_version));
         for m in &sel.ordered {
             tree.host_file(&ko_root.join(m), &modules_dir.join(m), 0o644);
         }
