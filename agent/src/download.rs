@@ -66,6 +66,15 @@ impl ImageDownload {
     /// `work_dir` from an interrupted run is checked and kept.
     pub async fn start(opts: DownloadOptions) -> anyhow::Result<Self> {
         let torrent = fetch_torrent(&opts.torrent_url).await?;
+        // librqbit does not announce a port for loopback listeners, and cannot report the
+        // port it got for port 0 before announcing: pick the port here and announce it.
+        let listen = if opts.listen.port() == 0 {
+            std::net::TcpListener::bind(opts.listen)
+                .and_then(|l| l.local_addr())
+                .with_context(|| format!("finding a free port on {}", opts.listen))?
+        } else {
+            opts.listen
+        };
         std::fs::create_dir_all(&opts.work_dir)
             .with_context(|| format!("creating the download directory {}", opts.work_dir.display()))?;
         let session = Session::new_with_opts(
@@ -77,8 +86,9 @@ impl ImageDownload {
                 persistence: None,
                 listen: Some(ListenerOptions {
                     mode: ListenerMode::TcpOnly,
-                    listen_addr: opts.listen,
-                    ipv4_only: opts.listen.is_ipv4(),
+                    listen_addr: listen,
+                    announce_port: Some(listen.port()),
+                    ipv4_only: listen.is_ipv4(),
                     ..ListenerOptions::default()
                 }),
                 ipv4_only: opts.listen.is_ipv4(),

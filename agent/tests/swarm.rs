@@ -42,6 +42,7 @@ async fn four_agents_download_from_the_host_and_each_other() {
         assert_same_tree(&src, &a.out);
     }
     let uploaded_by_host = seeder.get(&packed.info_hash).unwrap().uploaded_bytes;
+    eprintln!("host uploaded {uploaded_by_host} bytes for 4 x {}", packed.size);
     assert!(
         uploaded_by_host < 4 * packed.size,
         "the host uploaded {uploaded_by_host} bytes for 4 x {}: the nodes did not share",
