@@ -52,6 +52,9 @@ pub fn udp_socket(addr: SocketAddr, device: Option<&str>) -> io::Result<std::net
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_broadcast(addr.is_ipv4())?;
+    // Boot storms arrive in bursts: a larger queue drops fewer requests (best effort, the
+    // kernel caps it at net.core.rmem_max).
+    let _ = socket.set_recv_buffer_size(4 << 20);
     if let Some(dev) = device {
         socket.bind_device(Some(dev.as_bytes())).map_err(|e| {
             io::Error::new(

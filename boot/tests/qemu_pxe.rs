@@ -34,7 +34,10 @@ fn kernel() -> Option<PathBuf> {
             .ok()?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+            })
     };
     if let Some(k) = find() {
         return Some(k);
@@ -84,9 +87,27 @@ impl Vm {
         let serial = dir.join(format!("{tap}.serial"));
         let child = sw
             .command("timeout")
-            .args(["180", "qemu-system-x86_64", "-machine", "q35,accel=tcg", "-m", "256"])
-            .args(["-display", "none", "-no-reboot", "-boot", "n", "-monitor", "none"])
-            .args(["-netdev", &format!("tap,id=n0,ifname={tap},script=no,downscript=no")])
+            .args([
+                "180",
+                "qemu-system-x86_64",
+                "-machine",
+                "q35,accel=tcg",
+                "-m",
+                "256",
+            ])
+            .args([
+                "-display",
+                "none",
+                "-no-reboot",
+                "-boot",
+                "n",
+                "-monitor",
+                "none",
+            ])
+            .args([
+                "-netdev",
+                &format!("tap,id=n0,ifname={tap},script=no,downscript=no"),
+            ])
             .args(["-device", &format!("virtio-net-pci,netdev=n0,mac={mac}")])
             .args(["-serial", &format!("file:{}", serial.display())])
             .stdin(Stdio::null())
@@ -122,7 +143,9 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
         return;
     }
     let Some(kernel) = kernel() else {
-        eprintln!("skipping QEMU PXE test: no kernel (set LUNA_TEST_KERNEL or allow apt-get download)");
+        eprintln!(
+            "skipping QEMU PXE test: no kernel (set LUNA_TEST_KERNEL or allow apt-get download)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -144,7 +167,10 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
         luna_url: "http://10.99.5.1:7050".into(),
         nodes: HashMap::from([(KNOWN_MAC.parse().unwrap(), "node001".to_string())]),
         files: HashMap::from([
-            ("vmlinuz".to_string(), Arc::new(std::fs::read(&kernel).unwrap())),
+            (
+                "vmlinuz".to_string(),
+                Arc::new(std::fs::read(&kernel).unwrap()),
+            ),
             ("initramfs".to_string(), Arc::new(initramfs)),
         ]),
         kernel_options: "console=ttyS0 panic=-1".into(),
@@ -181,7 +207,9 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
         let dhcp = DhcpServer::start(config, Arc::new(directory), store2)
             .await
             .expect("DHCP starts");
-        let listener = tokio::net::TcpListener::bind("10.99.5.1:7050").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("10.99.5.1:7050")
+            .await
+            .unwrap();
         let http = tokio::spawn(site.serve(listener));
         (dhcp, AbortOnDrop(http))
     });
@@ -194,25 +222,48 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
     let (mut booted, mut unknown_seen) = (false, false);
     while Instant::now() < deadline && !(booted && unknown_seen) {
         booted = known.serial_text().contains("LUNA-TEST-MARKER");
-        unknown_seen = log.lock().unwrap().iter().any(|p| p.starts_with(&unknown_query));
+        unknown_seen = log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p.starts_with(&unknown_query));
         std::thread::sleep(Duration::from_millis(500));
     }
     let requests = log.lock().unwrap().clone();
     let serial = known.serial_text();
-    assert!(booted, "no marker after {:?}; requests {requests:?}; serial:\n{serial}", started.elapsed());
-    let marker = serial.lines().find(|l| l.contains("LUNA-TEST-MARKER")).unwrap();
+    assert!(
+        booted,
+        "no marker after {:?}; requests {requests:?}; serial:\n{serial}",
+        started.elapsed()
+    );
+    let marker = serial
+        .lines()
+        .find(|l| l.contains("LUNA-TEST-MARKER"))
+        .unwrap();
     assert!(marker.contains("luna.node=node001"), "{marker}");
-    assert!(marker.contains(&format!("luna.mac={KNOWN_MAC}")), "{marker}");
-    assert!(marker.contains("luna.url=http://10.99.5.1:7050"), "{marker}");
+    assert!(
+        marker.contains(&format!("luna.mac={KNOWN_MAC}")),
+        "{marker}"
+    );
+    assert!(
+        marker.contains("luna.url=http://10.99.5.1:7050"),
+        "{marker}"
+    );
     eprintln!("known VM reached the marker after {:?}", started.elapsed());
     // The chain script reported identity: boot MAC, all NIC MACs, platform.
     let known_query = requests
         .iter()
         .find(|p| p.contains("mac=52-54-00-aa-00-01"))
         .expect("known VM asked with its MAC");
-    assert!(known_query.contains("macs=52-54-00-aa-00-01,"), "{known_query}");
+    assert!(
+        known_query.contains("macs=52-54-00-aa-00-01,"),
+        "{known_query}"
+    );
     assert!(known_query.contains("platform=pcbios"), "{known_query}");
-    assert!(unknown_seen, "unknown VM never asked the boot endpoint: {requests:?}");
+    assert!(
+        unknown_seen,
+        "unknown VM never asked the boot endpoint: {requests:?}"
+    );
     let leases = store.snapshot();
     assert!(
         leases.iter().any(|l| l.mac.to_string() == UNKNOWN_MAC),

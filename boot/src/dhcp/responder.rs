@@ -650,4 +650,53 @@ mod tests {
             "mutations should still decode often ({decoded})"
         );
     }
+
+    /// Cost of the decision logic alone (decode + handle + encode), without sockets:
+    /// `cargo test --release -p luna-boot --lib exchange_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement"]
+    fn exchange_cost() {
+        let mut config = config(DhcpMode::Full);
+        config.subnets[0].network = "10.99.0.0/16".parse().unwrap();
+        config.subnets[0].range = Some(DhcpRange {
+            start: "10.99.16.1".parse().unwrap(),
+            end: "10.99.255.254".parse().unwrap(),
+        });
+        let r = Responder::new(
+            config,
+            Arc::new(StaticDirectory::default()),
+            Arc::new(MemoryLeaseStore::new()),
+            1000,
+        )
+        .unwrap();
+        let n = 50_000u32;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let b = i.to_be_bytes();
+            let mac = [2, 0, b[0], b[1], b[2], b[3]];
+            let discover = msg(mac, MessageType::Discover, vec![]).to_vec().unwrap();
+            let m = crate::dhcp::packet::decode(&discover).unwrap();
+            let (offer, _) = reply(r.handle(&m, ON_67, 1000));
+            let _ = offer.to_vec().unwrap();
+            let request = msg(
+                mac,
+                MessageType::Request,
+                vec![
+                    DhcpOption::ServerIdentifier(SERVER),
+                    DhcpOption::RequestedIpAddress(offer.yiaddr()),
+                ],
+            )
+            .to_vec()
+            .unwrap();
+            let m = crate::dhcp::packet::decode(&request).unwrap();
+            let (ack, _) = reply(r.handle(&m, ON_67, 1000));
+            assert_eq!(ack.opts().msg_type(), Some(MessageType::Ack));
+            let _ = ack.to_vec().unwrap();
+        }
+        let per = start.elapsed() / n;
+        println!(
+            "DORA decision cost: {per:?} per exchange ({:.0}/s on one core)",
+            1.0 / per.as_secs_f64()
+        );
+    }
 }

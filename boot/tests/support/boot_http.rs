@@ -1,7 +1,9 @@
 //! A minimal HTTP/1.0 server standing in for the daemon's boot endpoint: `/boot/ipxe` renders
 //! luna-boot's scripts, `/boot/files/*` serves kernel and initramfs. Every request path is logged.
 
-use luna_boot::ipxe::{InstallBoot, InstallMode, boot_request, chain_script, install_script, unknown_script};
+use luna_boot::ipxe::{
+    InstallBoot, InstallMode, boot_request, chain_script, install_script, unknown_script,
+};
 use luna_proto::boot::MacAddress;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

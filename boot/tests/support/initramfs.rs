@@ -4,7 +4,16 @@ fn entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, data: &[u8]) {
     let namesize = name.len() + 1;
     let header = format!(
         "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{namesize:08x}{:08x}",
-        0, 0, 1, 0, data.len(), 0, 0, 0, 0, 0
+        0,
+        0,
+        1,
+        0,
+        data.len(),
+        0,
+        0,
+        0,
+        0,
+        0
     );
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(name.as_bytes());
