@@ -7,8 +7,8 @@
 mod support;
 
 use luna_boot::dhcp::{
-    DhcpConfig, DhcpListen, DhcpRange, DhcpServer, DhcpSubnet, FixedLease, MemoryLeaseStore,
-    StaticDirectory,
+    DhcpConfig, DhcpListen, DhcpMode, DhcpRange, DhcpServer, DhcpSubnet, FixedLease,
+    MemoryLeaseStore, StaticDirectory,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -149,33 +149,9 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let init = "#!/bin/busybox sh\n\
-                /bin/busybox mount -t proc proc /proc\n\
-                /bin/busybox echo \"LUNA-TEST-MARKER $(/bin/busybox cat /proc/cmdline)\"\n\
-                /bin/busybox poweroff -f\n";
-    let initramfs = support::initramfs::build(&std::fs::read("/bin/busybox").unwrap(), init);
-
-    let srv = Netns::new("srv");
-    let sw = Netns::new("sw");
-    sw.run_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
-    sw.run_ok(&["ip", "link", "set", "br0", "up"]);
-    veth(&srv, "s0", "10.99.5.1/24", &sw, "p0", None, None);
-    sw.run_ok(&["ip", "link", "set", "p0", "master", "br0"]);
-
+    let (srv, sw) = bridge_lab("10.99.5.1/24");
     let log = Arc::new(Mutex::new(Vec::new()));
-    let site = BootSite {
-        luna_url: "http://10.99.5.1:7050".into(),
-        nodes: HashMap::from([(KNOWN_MAC.parse().unwrap(), "node001".to_string())]),
-        files: HashMap::from([
-            (
-                "vmlinuz".to_string(),
-                Arc::new(std::fs::read(&kernel).unwrap()),
-            ),
-            ("initramfs".to_string(), Arc::new(initramfs)),
-        ]),
-        kernel_options: "console=ttyS0 panic=-1".into(),
-        log: log.clone(),
-    };
+    let site = boot_site("http://10.99.5.1:7050", &kernel, log.clone());
     let store = Arc::new(MemoryLeaseStore::new());
     let store2 = store.clone();
     let config = DhcpConfig {
@@ -270,6 +246,148 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
         "unknown VM has a range lease: {leases:?}"
     );
     drop(unknown);
+}
+
+/// Server namespace with `server_cidr` on s0, bridged (namespace "sw", br0) to the VMs' taps.
+fn bridge_lab(server_cidr: &str) -> (Netns, Netns) {
+    let srv = Netns::new("srv");
+    let sw = Netns::new("sw");
+    sw.run_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
+    sw.run_ok(&["ip", "link", "set", "br0", "up"]);
+    veth(&srv, "s0", server_cidr, &sw, "p0", None, None);
+    sw.run_ok(&["ip", "link", "set", "p0", "master", "br0"]);
+    (srv, sw)
+}
+
+/// The stand-in boot endpoint with node001 known, the kernel and a marker-printing initramfs.
+fn boot_site(luna_url: &str, kernel: &Path, log: Arc<Mutex<Vec<String>>>) -> BootSite {
+    let init = "#!/bin/busybox sh\n\
+                /bin/busybox mount -t proc proc /proc\n\
+                /bin/busybox echo \"LUNA-TEST-MARKER $(/bin/busybox cat /proc/cmdline)\"\n\
+                /bin/busybox poweroff -f\n";
+    let initramfs = support::initramfs::build(&std::fs::read("/bin/busybox").unwrap(), init);
+    BootSite {
+        luna_url: luna_url.into(),
+        nodes: HashMap::from([(KNOWN_MAC.parse().unwrap(), "node001".to_string())]),
+        files: HashMap::from([
+            (
+                "vmlinuz".to_string(),
+                Arc::new(std::fs::read(kernel).unwrap()),
+            ),
+            ("initramfs".to_string(), Arc::new(initramfs)),
+        ]),
+        kernel_options: "console=ttyS0 panic=-1".into(),
+        log,
+    }
+}
+
+fn wait_for_marker(vm: &Vm, seconds: u64) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        let text = vm.serial_text();
+        if let Some(line) = text.lines().find(|l| l.contains("LUNA-TEST-MARKER")) {
+            return Some(line.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    None
+}
+
+/// ProxyDHCP: a site DHCP server (dnsmasq, addresses only) hands out the address, luna-boot in
+/// proxy mode only the boot URL (port 67 offer + port 4011 request), and the VM still boots.
+#[test]
+fn qemu_vm_boots_through_proxy_dhcp_next_to_a_site_dhcp_server() {
+    if !can_run("QEMU proxyDHCP test")
+        || !have_tool("qemu-system-x86_64", "qemu-system-x86 ipxe-qemu")
+        || !have_tool("busybox", "busybox-static")
+        || !have_tool("dnsmasq", "dnsmasq")
+    {
+        return;
+    }
+    let Some(kernel) = kernel() else {
+        eprintln!(
+            "skipping QEMU proxyDHCP test: no kernel (set LUNA_TEST_KERNEL or allow apt-get download)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, sw) = bridge_lab("10.99.6.1/24");
+    let site_ns = Netns::new("site");
+    veth(&site_ns, "d0", "10.99.6.2/24", &sw, "p1", None, None);
+    sw.run_ok(&["ip", "link", "set", "p1", "master", "br0"]);
+    let leases = dir.path().join("dnsmasq.leases");
+    let dnsmasq = site_ns
+        .command("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--port=0",
+            "--interface=d0",
+            "--bind-interfaces",
+        ])
+        .args([
+            "--dhcp-range=10.99.6.100,10.99.6.150,255.255.255.0,1h",
+            "--log-facility=/dev/null",
+        ])
+        .arg(format!("--dhcp-leasefile={}", leases.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dnsmasq");
+    let _dnsmasq = KillOnDrop(dnsmasq);
+
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let site = boot_site("http://10.99.6.1:7050", &kernel, log.clone());
+    let config = DhcpConfig {
+        mode: DhcpMode::Proxy,
+        listen: vec![DhcpListen {
+            interface: "s0".into(),
+            server_ip: None,
+        }],
+        ..DhcpConfig::default()
+    };
+    let _servers = NsRuntime::start(&srv, move || async move {
+        let dhcp = DhcpServer::start(
+            config,
+            Arc::new(StaticDirectory::default()),
+            Arc::new(MemoryLeaseStore::new()),
+        )
+        .await
+        .expect("proxy DHCP starts");
+        let listener = tokio::net::TcpListener::bind("10.99.6.1:7050")
+            .await
+            .unwrap();
+        let http = tokio::spawn(site.serve(listener));
+        (dhcp, AbortOnDrop(http))
+    });
+    let started = Instant::now();
+    let vm = Vm::start(&sw, "tap0", KNOWN_MAC, dir.path());
+    let marker = wait_for_marker(&vm, 170);
+    let requests = log.lock().unwrap().clone();
+    let marker = marker.unwrap_or_else(|| {
+        panic!(
+            "no marker; requests {requests:?}; serial:\n{}",
+            vm.serial_text()
+        )
+    });
+    eprintln!(
+        "proxyDHCP VM reached the marker after {:?}",
+        started.elapsed()
+    );
+    assert!(marker.contains("luna.node=node001"), "{marker}");
+    let lease_text = std::fs::read_to_string(&leases).unwrap_or_default();
+    assert!(
+        lease_text.contains(KNOWN_MAC),
+        "the address came from the site server: {lease_text}"
+    );
+}
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
