@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod boot_http;
+pub mod dhcp_client;
 pub mod initramfs;
 pub mod netns;
