@@ -35,6 +35,8 @@ pub struct DownloadOptions {
 /// A running download (and, once complete, a running seed).
 pub struct ImageDownload {
     session: Arc<Session>,
+    /// The random-offset streams that spread piece order (see `fronts`); stopped on drop.
+    _fronts: tokio::task::JoinSet<()>,
     handle: Arc<ManagedTorrent>,
     info_hash: InfoHash,
     data_file: PathBuf,
@@ -128,7 +130,13 @@ impl ImageDownload {
         if name.contains('/') || name.starts_with('.') {
             bail!("the torrent at {} names an unsafe file `{name}`", opts.torrent_url);
         }
+        handle
+            .wait_until_initialized()
+            .await
+            .with_context(|| format!("checking the data already in {}", opts.work_dir.display()))?;
+        let total = handle.stats().total_bytes;
         Ok(ImageDownload {
+            _fronts: crate::fronts::start_fronts(&handle, total),
             data_file: opts.work_dir.join(name),
             session,
             handle,

@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod fetch;
+pub mod fronts;
 pub mod report;
 
 pub use download::{DownloadOptions, ImageDownload};

@@ -37,6 +37,10 @@ async fn four_agents_download_from_the_host_and_each_other() {
     let mut agents: Vec<Agent> = (0..4)
         .map(|i| spawn_agent(&host, "sample.torrent", packed.info_hash, &[seed], &tmp.path().join(format!("node{i}"))))
         .collect();
+    // While they run, the tracker counts them (what `luna osimage show` displays).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let counts = host.tracker.peer_counts(&packed.info_hash).unwrap();
+    assert_eq!(counts.downloading + counts.seeding, 4, "{counts:?}");
     wait_all(&mut agents, Duration::from_secs(120)).await;
     for a in &agents {
         assert_same_tree(&src, &a.out);
@@ -53,6 +57,7 @@ async fn four_agents_download_from_the_host_and_each_other() {
     assert_eq!(done, 4, "each agent reports done once");
     assert!(reports.iter().all(|r| r.info_hash == packed.info_hash.to_hex()));
     assert!(reports.iter().any(|r| r.phase == DownloadPhase::Done && r.bytes_done == packed.size));
+    assert!(reports.iter().any(|r| r.phase == DownloadPhase::Downloading && r.peers >= 2), "agents never saw each other");
     seeder.stop().await;
     host.stop();
 }
