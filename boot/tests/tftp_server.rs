@@ -166,3 +166,31 @@ async fn garbage_packets_do_not_stop_the_server() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_debian_ipxe_binaries_from_the_default_root() {
+    let default = Path::new(luna_boot::tftp::DEFAULT_TFTP_ROOT);
+    if !have_tftp() || !default.join("undionly.kpxe").exists() {
+        eprintln!("skipping: Debian's ipxe package is not installed (apt-get install ipxe)");
+        return;
+    }
+    let server = TftpServer::start(TftpConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..TftpConfig::default()
+    })
+    .await
+    .unwrap();
+    let addr = server.local_addr();
+    let work = tempfile::tempdir().unwrap();
+    let work_path = work.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        for file in ["undionly.kpxe", "ipxe.efi", "snponly.efi"] {
+            let (ok, out) = tftp(addr, &format!("get {file} {file}"), &work_path);
+            assert!(ok, "{file}: {out}");
+            let want = std::fs::read(default.join(file)).unwrap();
+            assert_eq!(std::fs::read(work_path.join(file)).unwrap(), want, "{file}");
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -25,6 +25,16 @@ pub struct DhcpListen {
     pub server_ip: Option<Ipv4Addr>,
 }
 
+impl DhcpListen {
+    /// Listen on whichever interface carries `ip` (for configs that name an address).
+    pub fn for_address(ip: Ipv4Addr) -> std::io::Result<Self> {
+        Ok(Self {
+            interface: crate::iface::interface_with_ipv4(ip)?,
+            server_ip: Some(ip),
+        })
+    }
+}
+
 /// An inclusive range of addresses handed to unknown machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DhcpRange {
@@ -208,6 +218,18 @@ mod tests {
             }],
             ..DhcpConfig::default()
         }
+    }
+
+    #[test]
+    fn listen_by_address_finds_the_interface() {
+        let lo = DhcpListen::for_address(Ipv4Addr::LOCALHOST).unwrap();
+        assert_eq!(lo.interface, "lo");
+        let err = DhcpListen::for_address("192.0.2.123".parse().unwrap()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no interface has address 192.0.2.123"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -523,6 +523,93 @@ mod tests {
     }
 
     #[test]
+    fn relayed_requests_use_the_relay_subnet_and_go_back_to_the_relay() {
+        let mut c = config(DhcpMode::Full);
+        c.subnets.push(DhcpSubnet {
+            network: "10.99.7.0/24".parse().unwrap(),
+            range: Some(DhcpRange {
+                start: "10.99.7.100".parse().unwrap(),
+                end: "10.99.7.110".parse().unwrap(),
+            }),
+            routers: vec!["10.99.7.254".parse().unwrap()],
+            dns_servers: vec![],
+            domain: None,
+        });
+        let r = Responder::new(
+            c,
+            Arc::new(StaticDirectory::default()),
+            Arc::new(MemoryLeaseStore::new()),
+            1000,
+        )
+        .unwrap();
+        let mut m = msg(UNKNOWN, MessageType::Discover, vec![]);
+        m.set_giaddr(Ipv4Addr::new(10, 99, 7, 254));
+        let (offer, dest) = reply(r.handle(&m, ON_67, 1000));
+        assert_eq!(dest, Destination::Relay(Ipv4Addr::new(10, 99, 7, 254)));
+        assert!(
+            offer.yiaddr().octets().starts_with(&[10, 99, 7]),
+            "{}",
+            offer.yiaddr()
+        );
+        assert_eq!(offer.giaddr(), Ipv4Addr::new(10, 99, 7, 254));
+    }
+
+    #[test]
+    fn release_returns_the_address_and_forgets_the_stored_lease() {
+        let (r, store) = responder(DhcpMode::Full);
+        let (offer, _) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1000));
+        let req = msg(
+            UNKNOWN,
+            MessageType::Request,
+            vec![
+                DhcpOption::ServerIdentifier(SERVER),
+                DhcpOption::RequestedIpAddress(offer.yiaddr()),
+            ],
+        );
+        reply(r.handle(&req, ON_67, 1000));
+        assert_eq!(store.snapshot().len(), 1);
+        let mut release = msg(
+            UNKNOWN,
+            MessageType::Release,
+            vec![DhcpOption::ServerIdentifier(SERVER)],
+        );
+        release.set_ciaddr(offer.yiaddr());
+        assert!(matches!(
+            r.handle(&release, ON_67, 1001),
+            Outcome::Ignored(_)
+        ));
+        assert!(store.snapshot().is_empty());
+        assert_eq!(r.active_leases(1001), 0);
+    }
+
+    #[test]
+    fn leases_survive_a_restart_through_the_store() {
+        let (r, store) = responder(DhcpMode::Full);
+        let (offer, _) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1000));
+        let req = msg(
+            UNKNOWN,
+            MessageType::Request,
+            vec![DhcpOption::RequestedIpAddress(offer.yiaddr())],
+        );
+        reply(r.handle(&req, ON_67, 1000));
+        let restarted = Responder::new(
+            config(DhcpMode::Full),
+            Arc::new(StaticDirectory::default()),
+            store,
+            1100,
+        )
+        .unwrap();
+        // Another machine cannot take the address; the owner gets it again.
+        let other = [0x52, 0x54, 0, 0xbb, 0, 3];
+        let (o2, _) =
+            reply(restarted.handle(&msg(other, MessageType::Discover, vec![]), ON_67, 1100));
+        assert_ne!(o2.yiaddr(), offer.yiaddr());
+        let (o1, _) =
+            reply(restarted.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1100));
+        assert_eq!(o1.yiaddr(), offer.yiaddr());
+    }
+
+    #[test]
     fn choosing_another_server_frees_the_offer() {
         let (r, _) = responder(DhcpMode::Full);
         let (offer, _) = reply(r.handle(&msg(UNKNOWN, MessageType::Discover, vec![]), ON_67, 1000));
