@@ -52,7 +52,12 @@ async fn fetch_torrent(url: &str) -> anyhow::Result<Vec<u8>> {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        match client.get(url).send().await.and_then(|r| r.error_for_status()) {
+        match client
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+        {
             Ok(r) => return Ok(r.bytes().await?.to_vec()),
             Err(e) => last = Some(e),
         }
@@ -77,8 +82,12 @@ impl ImageDownload {
         } else {
             opts.listen
         };
-        std::fs::create_dir_all(&opts.work_dir)
-            .with_context(|| format!("creating the download directory {}", opts.work_dir.display()))?;
+        std::fs::create_dir_all(&opts.work_dir).with_context(|| {
+            format!(
+                "creating the download directory {}",
+                opts.work_dir.display()
+            )
+        })?;
         let session = Session::new_with_opts(
             opts.work_dir.clone(),
             SessionOptions {
@@ -128,7 +137,10 @@ impl ImageDownload {
             .name()
             .ok_or_else(|| anyhow!("the torrent at {} has no file name", opts.torrent_url))?;
         if name.contains('/') || name.starts_with('.') {
-            bail!("the torrent at {} names an unsafe file `{name}`", opts.torrent_url);
+            bail!(
+                "the torrent at {} names an unsafe file `{name}`",
+                opts.torrent_url
+            );
         }
         handle
             .wait_until_initialized()

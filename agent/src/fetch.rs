@@ -34,7 +34,12 @@ pub struct FetchOptions {
 }
 
 impl FetchOptions {
-    pub fn new(torrent_url: &str, info_hash: InfoHash, seed_peers: Vec<SocketAddr>, out_dir: PathBuf) -> Self {
+    pub fn new(
+        torrent_url: &str,
+        info_hash: InfoHash,
+        seed_peers: Vec<SocketAddr>,
+        out_dir: PathBuf,
+    ) -> Self {
         FetchOptions {
             torrent_url: torrent_url.to_string(),
             info_hash,
@@ -109,7 +114,9 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         }
     }
     let download_seconds = started.elapsed().as_secs_f64();
-    reporter.send(&download.progress(DownloadPhase::Verified)).await;
+    reporter
+        .send(&download.progress(DownloadPhase::Verified))
+        .await;
     if !opts.unpack {
         let done = download.progress(DownloadPhase::Done);
         download.stop().await;
@@ -121,7 +128,9 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
             entries: 0,
         });
     }
-    reporter.send(&download.progress(DownloadPhase::Unpacking)).await;
+    reporter
+        .send(&download.progress(DownloadPhase::Unpacking))
+        .await;
     // Keep seeding while unpacking: other nodes may still need pieces from us.
     let unpack_started = Instant::now();
     let archive = download.data_file().to_path_buf();

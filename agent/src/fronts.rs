@@ -17,7 +17,12 @@ pub const FRONTS: u64 = 3;
 
 /// Reads `len` bytes of file 0 from `start` (wrapping at the end) through a stream, which
 /// makes that range urgent for the downloader. The data is discarded.
-async fn read_front(handle: Arc<ManagedTorrent>, total: u64, start: u64, len: u64) -> anyhow::Result<()> {
+async fn read_front(
+    handle: Arc<ManagedTorrent>,
+    total: u64,
+    start: u64,
+    len: u64,
+) -> anyhow::Result<()> {
     let mut stream = handle.stream(0).await?;
     let mut buf = vec![0u8; 256 * 1024];
     let mut pos = start;
@@ -28,7 +33,9 @@ async fn read_front(handle: Arc<ManagedTorrent>, total: u64, start: u64, len: u6
             pos = 0;
             stream.seek(std::io::SeekFrom::Start(0)).await?;
         }
-        let want = buf.len().min(usize::try_from(left.min(total - pos)).unwrap_or(buf.len()));
+        let want = buf
+            .len()
+            .min(usize::try_from(left.min(total - pos)).unwrap_or(buf.len()));
         let n = stream.read(&mut buf[..want]).await?;
         if n == 0 {
             break;

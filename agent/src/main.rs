@@ -81,27 +81,29 @@ async fn main() -> std::process::ExitCode {
             report_every,
             announce_every,
             download_only,
-        } => async {
-            let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
-            opts.work_dir = work_dir;
-            opts.report_url = report_url;
-            opts.listen = listen;
-            opts.report_interval = seconds("report-every", report_every)?;
-            opts.announce_interval = seconds("announce-every", announce_every)?;
-            opts.unpack = !download_only;
-            let outcome = fetch(opts).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "bytes": outcome.bytes,
-                    "download_seconds": outcome.download_seconds,
-                    "unpack_seconds": outcome.unpack_seconds,
-                    "entries": outcome.entries,
-                })
-            );
-            anyhow::Ok(())
+        } => {
+            async {
+                let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
+                opts.work_dir = work_dir;
+                opts.report_url = report_url;
+                opts.listen = listen;
+                opts.report_interval = seconds("report-every", report_every)?;
+                opts.announce_interval = seconds("announce-every", announce_every)?;
+                opts.unpack = !download_only;
+                let outcome = fetch(opts).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "bytes": outcome.bytes,
+                        "download_seconds": outcome.download_seconds,
+                        "unpack_seconds": outcome.unpack_seconds,
+                        "entries": outcome.entries,
+                    })
+                );
+                anyhow::Ok(())
+            }
+            .await
         }
-        .await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -18,12 +18,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A BitTorrent peer that claims every piece and answers every request with random bytes.
-async fn corrupt_peer(info_hash: InfoHash, pieces: usize, served: Arc<AtomicU64>) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+async fn corrupt_peer(
+    info_hash: InfoHash,
+    pieces: usize,
+    served: Arc<AtomicU64>,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             let served = served.clone();
             tokio::spawn(async move {
                 let _ = serve_garbage(sock, info_hash, pieces, served).await;
@@ -33,7 +39,12 @@ async fn corrupt_peer(info_hash: InfoHash, pieces: usize, served: Arc<AtomicU64>
     (addr, task)
 }
 
-async fn serve_garbage(mut sock: TcpStream, info_hash: InfoHash, pieces: usize, served: Arc<AtomicU64>) -> std::io::Result<()> {
+async fn serve_garbage(
+    mut sock: TcpStream,
+    info_hash: InfoHash,
+    pieces: usize,
+    served: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let mut hs = [0u8; 68];
     sock.read_exact(&mut hs).await?;
     let mut reply = Vec::with_capacity(68);
@@ -78,7 +89,11 @@ async fn serve_garbage(mut sock: TcpStream, info_hash: InfoHash, pieces: usize, 
     }
 }
 
-async fn pack_sample(tmp: &Path, host: &HttpHost, filler: u64) -> (std::path::PathBuf, PackedImage) {
+async fn pack_sample(
+    tmp: &Path,
+    host: &HttpHost,
+    filler: u64,
+) -> (std::path::PathBuf, PackedImage) {
     let src = tmp.join("src");
     build_sample_image(&src, Path::new(HOST_BUSYBOX), filler).unwrap();
     let mut opts = PackOptions::new("sample", &src, &tmp.join("images"), &host.announce_url());
@@ -92,22 +107,47 @@ async fn agents_finish_correctly_despite_a_corrupt_peer() {
     let tmp = tempfile::tempdir().unwrap();
     let images = tmp.path().join("images");
     std::fs::create_dir_all(&images).unwrap();
-    let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, Arc::new(Mutex::new(Vec::new()))).await;
+    let host = HttpHost::start(
+        "127.0.0.1:0".parse().unwrap(),
+        &images,
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
     let (src, packed) = pack_sample(tmp.path(), &host, 6 << 20).await;
     let pieces = packed.size.div_ceil(u64::from(packed.piece_length)) as usize;
     let served = Arc::new(AtomicU64::new(0));
     let (evil, evil_task) = corrupt_peer(packed.info_hash, pieces, served.clone()).await;
     // The honest seeder is slow, so the corrupt peer gets asked for plenty of pieces.
-    let seeder = start_seeder(&tmp.path().join("seeder"), "127.0.0.1:0".parse().unwrap(), Some(4 << 20)).await;
+    let seeder = start_seeder(
+        &tmp.path().join("seeder"),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(4 << 20),
+    )
+    .await;
     seeder.add(&packed.torrent).await.unwrap();
-    seeder.wait_seeding(&packed.info_hash, Duration::from_secs(30)).await.unwrap();
-    host.tracker.add_torrent(packed.info_hash, vec![seeder.listen_addr(), evil]);
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
+    host.tracker
+        .add_torrent(packed.info_hash, vec![seeder.listen_addr(), evil]);
 
     let mut agents: Vec<Agent> = (0..2)
-        .map(|i| spawn_agent(&host, "sample.torrent", packed.info_hash, &[evil, seeder.listen_addr()], &tmp.path().join(format!("node{i}"))))
+        .map(|i| {
+            spawn_agent(
+                &host,
+                "sample.torrent",
+                packed.info_hash,
+                &[evil, seeder.listen_addr()],
+                &tmp.path().join(format!("node{i}")),
+            )
+        })
         .collect();
     wait_all(&mut agents, Duration::from_secs(180)).await;
-    assert!(served.load(Ordering::Relaxed) > 0, "the corrupt peer was never asked for data");
+    assert!(
+        served.load(Ordering::Relaxed) > 0,
+        "the corrupt peer was never asked for data"
+    );
     for a in &agents {
         assert_same_tree(&src, &a.out);
     }
@@ -130,11 +170,22 @@ async fn agents_resume_after_the_host_restarts_mid_download() {
     let seeder = start_seeder(&state, "127.0.0.1:0".parse().unwrap(), Some(2 << 20)).await;
     let seed = seeder.listen_addr();
     seeder.add(&packed.torrent).await.unwrap();
-    seeder.wait_seeding(&packed.info_hash, Duration::from_secs(30)).await.unwrap();
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
     host.tracker.add_torrent(packed.info_hash, vec![seed]);
 
     let mut agents: Vec<Agent> = (0..2)
-        .map(|i| spawn_agent(&host, "sample.torrent", packed.info_hash, &[seed], &tmp.path().join(format!("node{i}"))))
+        .map(|i| {
+            spawn_agent(
+                &host,
+                "sample.torrent",
+                packed.info_hash,
+                &[seed],
+                &tmp.path().join(format!("node{i}")),
+            )
+        })
         .collect();
     // Wait until the agents report some progress, then take the whole host down.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -147,23 +198,41 @@ async fn agents_resume_after_the_host_restarts_mid_download() {
         if progressed {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no progress before the restart");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no progress before the restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     seeder.stop().await;
     drop(seeder);
     host.stop();
-    let at_restart = reports.lock().unwrap().iter().map(|r| r.bytes_done).max().unwrap();
-    assert!(at_restart < packed.size, "the download finished before the restart");
+    let at_restart = reports
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.bytes_done)
+        .max()
+        .unwrap();
+    assert!(
+        at_restart < packed.size,
+        "the download finished before the restart"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     for a in agents.iter_mut() {
-        assert!(a.child.try_wait().unwrap().is_none(), "an agent gave up while the host was down");
+        assert!(
+            a.child.try_wait().unwrap().is_none(),
+            "an agent gave up while the host was down"
+        );
     }
 
     // The host comes back on the same addresses, with the seeder's saved state.
     let host = HttpHost::start(host_addr, &images, reports.clone()).await;
     let seeder = start_seeder(&state, seed, None).await;
-    seeder.wait_seeding(&packed.info_hash, Duration::from_secs(30)).await.unwrap();
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
     host.tracker.add_torrent(packed.info_hash, vec![seed]);
     wait_all(&mut agents, Duration::from_secs(180)).await;
     for a in &agents {

@@ -23,19 +23,40 @@ async fn four_agents_download_from_the_host_and_each_other() {
     std::fs::create_dir_all(&images).unwrap();
     let reports = Arc::new(Mutex::new(Vec::new()));
     let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, reports.clone()).await;
-    let packed = ImagePacker::new(PackOptions::new("sample", &src, &images, &host.announce_url()))
-        .pack(|_| {})
+    let packed = ImagePacker::new(PackOptions::new(
+        "sample",
+        &src,
+        &images,
+        &host.announce_url(),
+    ))
+    .pack(|_| {})
+    .await
+    .unwrap();
+    // Cap the host's upload so the agents have to trade pieces among themselves.
+    let seeder = start_seeder(
+        &tmp.path().join("seeder"),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(3 << 20),
+    )
+    .await;
+    seeder.add(&packed.torrent).await.unwrap();
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
         .await
         .unwrap();
-    // Cap the host's upload so the agents have to trade pieces among themselves.
-    let seeder = start_seeder(&tmp.path().join("seeder"), "127.0.0.1:0".parse().unwrap(), Some(3 << 20)).await;
-    seeder.add(&packed.torrent).await.unwrap();
-    seeder.wait_seeding(&packed.info_hash, Duration::from_secs(30)).await.unwrap();
     let seed: SocketAddr = seeder.listen_addr();
     host.tracker.add_torrent(packed.info_hash, vec![seed]);
 
     let mut agents: Vec<Agent> = (0..4)
-        .map(|i| spawn_agent(&host, "sample.torrent", packed.info_hash, &[seed], &tmp.path().join(format!("node{i}"))))
+        .map(|i| {
+            spawn_agent(
+                &host,
+                "sample.torrent",
+                packed.info_hash,
+                &[seed],
+                &tmp.path().join(format!("node{i}")),
+            )
+        })
         .collect();
     // While they run, the tracker counts them (what `luna osimage show` displays).
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -46,18 +67,37 @@ async fn four_agents_download_from_the_host_and_each_other() {
         assert_same_tree(&src, &a.out);
     }
     let uploaded_by_host = seeder.get(&packed.info_hash).unwrap().uploaded_bytes;
-    eprintln!("host uploaded {uploaded_by_host} bytes for 4 x {}", packed.size);
+    eprintln!(
+        "host uploaded {uploaded_by_host} bytes for 4 x {}",
+        packed.size
+    );
     assert!(
         uploaded_by_host < 4 * packed.size,
         "the host uploaded {uploaded_by_host} bytes for 4 x {}: the nodes did not share",
         packed.size
     );
     let reports = reports.lock().unwrap().clone();
-    let done = reports.iter().filter(|r| r.phase == DownloadPhase::Done).count();
+    let done = reports
+        .iter()
+        .filter(|r| r.phase == DownloadPhase::Done)
+        .count();
     assert_eq!(done, 4, "each agent reports done once");
-    assert!(reports.iter().all(|r| r.info_hash == packed.info_hash.to_hex()));
-    assert!(reports.iter().any(|r| r.phase == DownloadPhase::Done && r.bytes_done == packed.size));
-    assert!(reports.iter().any(|r| r.phase == DownloadPhase::Downloading && r.peers >= 2), "agents never saw each other");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.info_hash == packed.info_hash.to_hex())
+    );
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.phase == DownloadPhase::Done && r.bytes_done == packed.size)
+    );
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.phase == DownloadPhase::Downloading && r.peers >= 2),
+        "agents never saw each other"
+    );
     seeder.stop().await;
     host.stop();
 }
@@ -69,7 +109,12 @@ async fn agent_rejects_a_torrent_with_the_wrong_info_hash() {
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("f"), b"x").unwrap();
     let images = tmp.path().join("images");
-    let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, Arc::new(Mutex::new(Vec::new()))).await;
+    let host = HttpHost::start(
+        "127.0.0.1:0".parse().unwrap(),
+        &images,
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
     ImagePacker::new(PackOptions::new("img", &src, &images, &host.announce_url()))
         .pack(|_| {})
         .await
@@ -80,6 +125,9 @@ async fn agent_rejects_a_torrent_with_the_wrong_info_hash() {
     assert!(!status.success());
     let mut err = String::new();
     std::io::Read::read_to_string(a.child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(err.contains(&wrong.to_hex()) && err.contains("plan"), "{err}");
+    assert!(
+        err.contains(&wrong.to_hex()) && err.contains("plan"),
+        "{err}"
+    );
     host.stop();
 }

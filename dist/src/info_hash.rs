@@ -60,6 +60,10 @@ mod tests {
         let h: InfoHash = "0123456789abcdef0123456789abcdef01234567".parse().unwrap();
         assert_eq!(h.to_string(), "0123456789abcdef0123456789abcdef01234567");
         assert!("0123".parse::<InfoHash>().is_err());
-        assert!("zz23456789abcdef0123456789abcdef01234567".parse::<InfoHash>().is_err());
+        assert!(
+            "zz23456789abcdef0123456789abcdef01234567"
+                .parse::<InfoHash>()
+                .is_err()
+        );
     }
 }

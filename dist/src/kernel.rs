@@ -57,12 +57,15 @@ pub fn detect_kernels(root: &Path) -> std::io::Result<Vec<KernelVersion>> {
         }
     }
     let mut list: Vec<KernelVersion> = found.into_values().collect();
-    list.sort_by(|a, b| version_key(&a.version).cmp(&version_key(&b.version)));
+    list.sort_by_key(|k| version_key(&k.version));
     Ok(list)
 }
 
 /// Picks the kernel to boot: the requested version, else the newest complete one.
-pub fn choose_kernel(kernels: &[KernelVersion], wanted: Option<&str>) -> Result<KernelVersion, String> {
+pub fn choose_kernel(
+    kernels: &[KernelVersion],
+    wanted: Option<&str>,
+) -> Result<KernelVersion, String> {
     match wanted {
         Some(w) => kernels.iter().find(|k| k.version == w).cloned().ok_or_else(|| {
             let have: Vec<&str> = kernels.iter().map(|k| k.version.as_str()).collect();
@@ -128,11 +131,17 @@ mod tests {
         std::fs::create_dir_all(t.path().join("lib/modules/5.0-only-modules")).unwrap();
         let k = detect_kernels(t.path()).unwrap();
         let versions: Vec<&str> = k.iter().map(|k| k.version.as_str()).collect();
-        assert_eq!(versions, ["5.0-only-modules", "6.9.0-1-amd64", "6.10.0-2-amd64"]);
+        assert_eq!(
+            versions,
+            ["5.0-only-modules", "6.9.0-1-amd64", "6.10.0-2-amd64"]
+        );
         assert!(k[2].is_complete());
         assert!(!k[1].is_complete());
         assert_eq!(choose_kernel(&k, None).unwrap().version, "6.10.0-2-amd64");
-        assert_eq!(choose_kernel(&k, Some("6.9.0-1-amd64")).unwrap().version, "6.9.0-1-amd64");
+        assert_eq!(
+            choose_kernel(&k, Some("6.9.0-1-amd64")).unwrap().version,
+            "6.9.0-1-amd64"
+        );
         let err = choose_kernel(&k, Some("4.0")).unwrap_err();
         assert!(err.contains("4.0") && err.contains("--kernver"), "{err}");
     }

@@ -17,8 +17,10 @@ pub mod sample_image;
 pub mod seeder;
 pub mod unpack;
 
-pub use pack::{ImagePacker, PackError, PackOptions, PackProgress, PackedImage};
-pub use unpack::{UnpackError, UnpackStats, unpack};
-pub use seeder::{SeedState, SeededImage, SeederError, SeederOptions, TorrentSeeder};
-pub use initramfs::{Compression, InitramfsBuilder, InitramfsError, InitramfsOptions, InitramfsReport};
 pub use bench::{BenchMode, Row, SwarmBenchOptions, run_swarm_bench};
+pub use initramfs::{
+    Compression, InitramfsBuilder, InitramfsError, InitramfsOptions, InitramfsReport,
+};
+pub use pack::{ImagePacker, PackError, PackOptions, PackProgress, PackedImage};
+pub use seeder::{SeedState, SeededImage, SeederError, SeederOptions, TorrentSeeder};
+pub use unpack::{UnpackError, UnpackStats, unpack};

@@ -15,10 +15,19 @@ pub enum ManifestKind {
     Directory,
     /// SHA-256 of the content, and the hard-link group (the first path of the inode, in sorted
     /// order) for files with more than one name.
-    Regular { sha256: String, link_group: Option<PathBuf> },
-    Symlink { target: PathBuf },
-    CharDevice { rdev: u64 },
-    BlockDevice { rdev: u64 },
+    Regular {
+        sha256: String,
+        link_group: Option<PathBuf>,
+    },
+    Symlink {
+        target: PathBuf,
+    },
+    CharDevice {
+        rdev: u64,
+    },
+    BlockDevice {
+        rdev: u64,
+    },
     Fifo,
     Socket,
 }
@@ -36,7 +45,10 @@ pub struct ManifestEntry {
 
 /// The manifest of the tree at `root`, keyed by path relative to it. Paths in `skip`
 /// (relative) are left out with everything below them.
-pub fn tree_manifest(root: &Path, skip: &[&Path]) -> std::io::Result<BTreeMap<PathBuf, ManifestEntry>> {
+pub fn tree_manifest(
+    root: &Path,
+    skip: &[&Path],
+) -> std::io::Result<BTreeMap<PathBuf, ManifestEntry>> {
     let mut out = BTreeMap::new();
     let mut first_name: BTreeMap<(u64, u64), PathBuf> = BTreeMap::new();
     let mut stack = vec![PathBuf::new()];

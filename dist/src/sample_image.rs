@@ -50,10 +50,26 @@ fn ctx<T>(r: std::io::Result<T>, what: &str, p: &Path) -> std::io::Result<T> {
 /// Builds the sample image at `root` (created if missing) with `filler_bytes` of random data.
 pub fn build_sample_image(root: &Path, busybox: &Path, filler_bytes: u64) -> std::io::Result<()> {
     let p = |rel: &str| -> PathBuf { root.join(rel) };
-    for d in ["bin", "sbin", "dev", "etc", "home/user", "run", "srv/shared", "tmp", "var/lib/filler", "boot", "lib/modules"] {
+    for d in [
+        "bin",
+        "sbin",
+        "dev",
+        "etc",
+        "home/user",
+        "run",
+        "srv/shared",
+        "tmp",
+        "var/lib/filler",
+        "boot",
+        "lib/modules",
+    ] {
         ctx(std::fs::create_dir_all(p(d)), "creating", &p(d))?;
     }
-    ctx(std::fs::copy(busybox, p("bin/busybox")), "copying busybox to", &p("bin/busybox"))?;
+    ctx(
+        std::fs::copy(busybox, p("bin/busybox")),
+        "copying busybox to",
+        &p("bin/busybox"),
+    )?;
     std::fs::set_permissions(p("bin/busybox"), std::fs::Permissions::from_mode(0o755))?;
     for applet in ["sh", "ls", "cat", "mount"] {
         std::os::unix::fs::symlink("busybox", p(&format!("bin/{applet}")))?;
@@ -63,7 +79,10 @@ pub fn build_sample_image(root: &Path, busybox: &Path, filler_bytes: u64) -> std
     std::fs::hard_link(p("bin/busybox"), p("sbin/busybox-link"))?;
     std::fs::write(p("etc/hostname"), b"sample\n")?;
     std::fs::hard_link(p("etc/hostname"), p("etc/hostname.hard"))?;
-    std::fs::write(p("etc/passwd"), b"root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")?;
+    std::fs::write(
+        p("etc/passwd"),
+        b"root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n",
+    )?;
     // setuid root binary.
     std::fs::copy(busybox, p("bin/su"))?;
     std::fs::set_permissions(p("bin/su"), std::fs::Permissions::from_mode(0o4755))?;
@@ -77,27 +96,51 @@ pub fn build_sample_image(root: &Path, busybox: &Path, filler_bytes: u64) -> std
     let node = |rel: &str, ft: rustix::fs::FileType, mode: u32, major: u32, minor: u32| {
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &p(rel),
+            p(rel),
             ft,
             rustix::fs::Mode::from_raw_mode(mode),
             rustix::fs::makedev(major, minor),
         )
         .map_err(|e| std::io::Error::other(format!("mknod {}: {e}", p(rel).display())))
     };
-    node("dev/null", rustix::fs::FileType::CharacterDevice, 0o666, 1, 3)?;
+    node(
+        "dev/null",
+        rustix::fs::FileType::CharacterDevice,
+        0o666,
+        1,
+        3,
+    )?;
     node("dev/sda", rustix::fs::FileType::BlockDevice, 0o660, 8, 0)?;
     node("run/initctl", rustix::fs::FileType::Fifo, 0o600, 0, 0)?;
     std::fs::set_permissions(p("dev/null"), std::fs::Permissions::from_mode(0o666))?;
     std::os::unix::fs::chown(p("dev/sda"), Some(0), Some(6))?;
     // xattrs and ACLs.
     std::fs::write(p("etc/labelled"), b"has xattrs\n")?;
-    ctx(xattr::set(p("etc/labelled"), "user.luna.origin", b"sample"), "setting user xattr on", &p("etc/labelled"))?;
-    ctx(xattr::set(p("etc/labelled"), "trusted.luna.binary", &[0u8, 1, 2, 255]), "setting trusted xattr on", &p("etc/labelled"))?;
+    ctx(
+        xattr::set(p("etc/labelled"), "user.luna.origin", b"sample"),
+        "setting user xattr on",
+        &p("etc/labelled"),
+    )?;
+    ctx(
+        xattr::set(p("etc/labelled"), "trusted.luna.binary", &[0u8, 1, 2, 255]),
+        "setting trusted xattr on",
+        &p("etc/labelled"),
+    )?;
     std::fs::write(p("etc/acl-file"), b"acl protected\n")?;
-    ctx(xattr::set(p("etc/acl-file"), "system.posix_acl_access", &sample_acl()), "setting an ACL on", &p("etc/acl-file"))?;
-    ctx(xattr::set(p("srv/shared"), "system.posix_acl_default", &sample_acl()), "setting a default ACL on", &p("srv/shared"))?;
+    ctx(
+        xattr::set(p("etc/acl-file"), "system.posix_acl_access", &sample_acl()),
+        "setting an ACL on",
+        &p("etc/acl-file"),
+    )?;
+    ctx(
+        xattr::set(p("srv/shared"), "system.posix_acl_default", &sample_acl()),
+        "setting a default ACL on",
+        &p("srv/shared"),
+    )?;
     // Names past the 100-byte tar limit, for the GNU long-name records.
-    let deep = p("srv/a-rather-long-directory-name-to-exceed-the-classic-tar-limit/and-another-long-component-here");
+    let deep = p(
+        "srv/a-rather-long-directory-name-to-exceed-the-classic-tar-limit/and-another-long-component-here",
+    );
     std::fs::create_dir_all(&deep)?;
     std::fs::write(deep.join("file-with-a-long-name-as-well.txt"), b"deep\n")?;
     std::os::unix::fs::symlink(

@@ -242,7 +242,10 @@ impl TorrentSeeder {
 
     /// Makes the seeded set match the `.torrent` files in `dir`: adds new packs, drops images
     /// whose `.torrent` is gone or was replaced by a re-pack. Returns (added, removed).
-    pub async fn sync_dir(&self, dir: &Path) -> Result<(Vec<InfoHash>, Vec<InfoHash>), SeederError> {
+    pub async fn sync_dir(
+        &self,
+        dir: &Path,
+    ) -> Result<(Vec<InfoHash>, Vec<InfoHash>), SeederError> {
         let mut wanted = Vec::new();
         let rd = std::fs::read_dir(dir).map_err(|source| SeederError::Read {
             path: dir.to_path_buf(),
@@ -285,8 +288,9 @@ impl TorrentSeeder {
 
     /// Every seeded image with its statistics.
     pub fn list(&self) -> Vec<SeededImage> {
-        let handles: Vec<Arc<ManagedTorrent>> =
-            self.session.with_torrents(|it| it.map(|(_, h)| h.clone()).collect());
+        let handles: Vec<Arc<ManagedTorrent>> = self
+            .session
+            .with_torrents(|it| it.map(|(_, h)| h.clone()).collect());
         handles.iter().map(|h| image_of(h)).collect()
     }
 
@@ -298,7 +302,11 @@ impl TorrentSeeder {
     }
 
     /// Waits until the image is verified and seeding (after `add` or a restart).
-    pub async fn wait_seeding(&self, info_hash: &InfoHash, timeout: Duration) -> Result<(), SeederError> {
+    pub async fn wait_seeding(
+        &self,
+        info_hash: &InfoHash,
+        timeout: Duration,
+    ) -> Result<(), SeederError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let img = self.get(info_hash);

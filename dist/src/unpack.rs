@@ -56,7 +56,11 @@ pub fn unpack(archive: &Path, target: &Path) -> Result<UnpackStats, UnpackError>
 }
 
 /// Unpacks an uncompressed tar stream; `label` names the source in errors.
-pub fn unpack_tar(reader: impl Read, label: &Path, target: &Path) -> Result<UnpackStats, UnpackError> {
+pub fn unpack_tar(
+    reader: impl Read,
+    label: &Path,
+    target: &Path,
+) -> Result<UnpackStats, UnpackError> {
     let read_err = |source| UnpackError::Read {
         archive: label.to_path_buf(),
         source,
@@ -160,8 +164,16 @@ pub fn unpack_tar(reader: impl Read, label: &Path, target: &Path) -> Result<Unpa
                     (0, 0)
                 } else {
                     (
-                        entry.header().device_major().map_err(read_err)?.unwrap_or(0),
-                        entry.header().device_minor().map_err(read_err)?.unwrap_or(0),
+                        entry
+                            .header()
+                            .device_major()
+                            .map_err(read_err)?
+                            .unwrap_or(0),
+                        entry
+                            .header()
+                            .device_minor()
+                            .map_err(read_err)?
+                            .unwrap_or(0),
                     )
                 };
                 remove_existing(&dst)?;

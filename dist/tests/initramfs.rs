@@ -19,11 +19,19 @@ fn copy_in(image: &Path, p: &Path) {
 }
 
 fn make_image(image: &Path) -> String {
-    for (link, target) in [("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin"), ("bin", "usr/bin")] {
+    for (link, target) in [
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+        ("sbin", "usr/sbin"),
+        ("bin", "usr/bin"),
+    ] {
         std::fs::create_dir_all(image.join(target)).unwrap();
         std::os::unix::fs::symlink(target, image.join(link)).unwrap();
     }
-    let tools = [PathBuf::from("/usr/sbin/mke2fs"), PathBuf::from("/usr/sbin/blkid")];
+    let tools = [
+        PathBuf::from("/usr/sbin/mke2fs"),
+        PathBuf::from("/usr/sbin/blkid"),
+    ];
     for t in &tools {
         copy_in(image, t);
     }
@@ -41,7 +49,14 @@ fn make_image(image: &Path) -> String {
     }
     let ver = "6.1.0-luna-test";
     let mods = image.join("usr/lib/modules").join(ver);
-    for m in ["kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko", "kernel/drivers/nvme/host/nvme.ko", "kernel/drivers/nvme/host/nvme-core.ko", "kernel/sound/unrelated.ko"] {
+    for m in [
+        "kernel/drivers/net/virtio_net.ko",
+        "kernel/drivers/net/net_failover.ko",
+        "kernel/net/core/failover.ko",
+        "kernel/drivers/nvme/host/nvme.ko",
+        "kernel/drivers/nvme/host/nvme-core.ko",
+        "kernel/sound/unrelated.ko",
+    ] {
         std::fs::create_dir_all(mods.join(m).parent().unwrap()).unwrap();
         std::fs::write(mods.join(m), b"\0").unwrap();
     }
@@ -78,9 +93,14 @@ fn extract(initrd: &Path, dst: &Path) -> Vec<String> {
             0o040000 => std::fs::create_dir_all(&p).unwrap(),
             0o100000 => {
                 std::fs::write(&p, &body).unwrap_or_else(|e| panic!("{name}: {e}"));
-                std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777)).unwrap();
+                std::fs::set_permissions(
+                    &p,
+                    std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
+                )
+                .unwrap();
             }
-            0o120000 => std::os::unix::fs::symlink(String::from_utf8(body).unwrap(), &p).unwrap_or_else(|e| panic!("{name}: {e}")),
+            0o120000 => std::os::unix::fs::symlink(String::from_utf8(body).unwrap(), &p)
+                .unwrap_or_else(|e| panic!("{name}: {e}")),
             _ => {}
         }
         names.push(name);
@@ -100,32 +120,81 @@ fn initramfs_carries_agent_busybox_modules_and_working_tools() {
     let report = InitramfsBuilder::new(opts).build(&out).unwrap();
     assert_eq!(report.size, std::fs::metadata(&out).unwrap().len());
 
-    let names: Vec<String> = report.modules.iter().map(|m| module_name(m).unwrap()).collect();
-    let pos = |n: &str| names.iter().position(|x| x == n).unwrap_or_else(|| panic!("{n} not in {names:?}"));
+    let names: Vec<String> = report
+        .modules
+        .iter()
+        .map(|m| module_name(m).unwrap())
+        .collect();
+    let pos = |n: &str| {
+        names
+            .iter()
+            .position(|x| x == n)
+            .unwrap_or_else(|| panic!("{n} not in {names:?}"))
+    };
     assert!(pos("failover") < pos("net_failover") && pos("net_failover") < pos("virtio_net"));
     assert!(pos("nvme_core") < pos("nvme"));
     assert!(!names.contains(&"unrelated".to_string()));
     let tools: Vec<&str> = report.tools.iter().map(|(t, _)| t.as_str()).collect();
-    assert!(tools.contains(&"mkfs.ext4") && tools.contains(&"blkid"), "{tools:?}");
+    assert!(
+        tools.contains(&"mkfs.ext4") && tools.contains(&"blkid"),
+        "{tools:?}"
+    );
     for missing in ["sfdisk", "parted", "mkfs.xfs", "mkfs.vfat", "ipmitool"] {
-        assert!(report.warnings.iter().any(|w| w.contains(&format!("tool {missing} "))), "no warning for {missing}: {:?}", report.warnings);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&format!("tool {missing} "))),
+            "no warning for {missing}: {:?}",
+            report.warnings
+        );
     }
-    assert!(report.warnings.iter().any(|w| w.contains("dynamically linked")));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("dynamically linked"))
+    );
 
     let root = tmp.path().join("unpacked");
     std::fs::create_dir_all(&root).unwrap();
     let entries = extract(&out, &root);
-    for must in ["init", "bin", "usr/bin/busybox", "usr/bin/luna-agent", "etc/luna/modules", "dev/console"] {
-        assert!(entries.iter().any(|e| e == must), "{must} missing from {entries:?}");
+    for must in [
+        "init",
+        "bin",
+        "usr/bin/busybox",
+        "usr/bin/luna-agent",
+        "etc/luna/modules",
+        "dev/console",
+    ] {
+        assert!(
+            entries.iter().any(|e| e == must),
+            "{must} missing from {entries:?}"
+        );
     }
     let init = std::fs::read_to_string(root.join("init")).unwrap();
-    assert!(init.contains("/bin/luna-agent 'boot'") && init.contains("insmod"), "{init}");
+    assert!(
+        init.contains("/bin/luna-agent 'boot'") && init.contains("insmod"),
+        "{init}"
+    );
     let order = std::fs::read_to_string(root.join("etc/luna/modules")).unwrap();
     assert!(order.find("failover.ko").unwrap() < order.find("virtio_net.ko").unwrap());
     // The copied tools run inside the initramfs: their libraries and loader came along.
-    for cmd in [vec!["/usr/sbin/mkfs.ext4", "-V"], vec!["/sbin/blkid", "-V"], vec!["/bin/busybox", "true"]] {
-        let st = Command::new("chroot").arg(&root).args(&cmd).output().unwrap();
-        assert!(st.status.success(), "{cmd:?} failed in the initramfs: {}", String::from_utf8_lossy(&st.stderr));
+    for cmd in [
+        vec!["/usr/sbin/mkfs.ext4", "-V"],
+        vec!["/sbin/blkid", "-V"],
+        vec!["/bin/busybox", "true"],
+    ] {
+        let st = Command::new("chroot")
+            .arg(&root)
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{cmd:?} failed in the initramfs: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
     }
 
     // Gzip works as well, and a kernel without modules is a clear error.
@@ -134,8 +203,15 @@ fn initramfs_carries_agent_busybox_modules_and_working_tools() {
     let gz_out = tmp.path().join("boot/initramfs.gz");
     InitramfsBuilder::new(gz).build(&gz_out).unwrap();
     assert_eq!(&std::fs::read(&gz_out).unwrap()[..2], &[0x1f, 0x8b]);
-    let err = InitramfsBuilder::new(InitramfsOptions::new(&image, "9.9.9", Path::new("/usr/bin/true")))
-        .build(&tmp.path().join("x.img"))
-        .unwrap_err();
-    assert!(err.to_string().contains("9.9.9") && err.to_string().contains("--kernver"), "{err}");
+    let err = InitramfsBuilder::new(InitramfsOptions::new(
+        &image,
+        "9.9.9",
+        Path::new("/usr/bin/true"),
+    ))
+    .build(&tmp.path().join("x.img"))
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("9.9.9") && err.to_string().contains("--kernver"),
+        "{err}"
+    );
 }

@@ -16,13 +16,21 @@ async fn pack_then_unpack_restores_the_tree_exactly() {
     let out = tmp.path().join("images");
     let progress = Arc::new(Mutex::new(Vec::new()));
     let seen = progress.clone();
-    let packed = ImagePacker::new(PackOptions::new("sample", &src, &out, "http://127.0.0.1:1/announce"))
-        .pack(move |p| seen.lock().unwrap().push(p))
-        .await
-        .unwrap();
+    let packed = ImagePacker::new(PackOptions::new(
+        "sample",
+        &src,
+        &out,
+        "http://127.0.0.1:1/announce",
+    ))
+    .pack(move |p| seen.lock().unwrap().push(p))
+    .await
+    .unwrap();
     assert!(packed.tarball.ends_with("sample.tar.zst") && packed.tarball.is_file());
     assert!(packed.torrent.ends_with("sample.torrent") && packed.torrent.is_file());
-    assert_eq!(packed.size, std::fs::metadata(&packed.tarball).unwrap().len());
+    assert_eq!(
+        packed.size,
+        std::fs::metadata(&packed.tarball).unwrap().len()
+    );
     assert_eq!(packed.piece_length, 256 * 1024);
     let p = progress.lock().unwrap().clone();
     assert_eq!(p.first().unwrap().bytes_done, 0);
@@ -46,18 +54,47 @@ async fn pack_then_unpack_restores_the_tree_exactly() {
 
     // The manifest really covers what the test is about.
     let e = |p: &str| b.get(Path::new(p)).unwrap_or_else(|| panic!("{p} missing"));
-    assert!(matches!(e("dev/null").kind, ManifestKind::CharDevice { .. }));
-    assert!(matches!(e("dev/sda").kind, ManifestKind::BlockDevice { .. }));
+    assert!(matches!(
+        e("dev/null").kind,
+        ManifestKind::CharDevice { .. }
+    ));
+    assert!(matches!(
+        e("dev/sda").kind,
+        ManifestKind::BlockDevice { .. }
+    ));
     assert!(matches!(e("run/initctl").kind, ManifestKind::Fifo));
     assert_eq!(e("bin/su").mode, 0o4755);
     assert_eq!(e("tmp").mode, 0o1777);
-    assert_eq!((e("home/user/notes.txt").uid, e("home/user/notes.txt").gid), (1000, 1000));
-    assert!(matches!(&e("sbin/busybox-link").kind, ManifestKind::Regular { link_group: Some(g), .. } if g == Path::new("bin/busybox")));
-    assert!(matches!(&e("bin/sh").kind, ManifestKind::Symlink { target } if target == Path::new("busybox")));
-    assert_eq!(e("etc/labelled").xattrs.get("user.luna.origin").unwrap(), b"sample");
-    assert_eq!(e("etc/labelled").xattrs.get("trusted.luna.binary").unwrap(), &[0u8, 1, 2, 255]);
-    assert_eq!(e("etc/acl-file").xattrs.get("system.posix_acl_access").unwrap(), &sample_acl());
-    assert!(e("srv/shared").xattrs.contains_key("system.posix_acl_default"));
+    assert_eq!(
+        (e("home/user/notes.txt").uid, e("home/user/notes.txt").gid),
+        (1000, 1000)
+    );
+    assert!(
+        matches!(&e("sbin/busybox-link").kind, ManifestKind::Regular { link_group: Some(g), .. } if g == Path::new("bin/busybox"))
+    );
+    assert!(
+        matches!(&e("bin/sh").kind, ManifestKind::Symlink { target } if target == Path::new("busybox"))
+    );
+    assert_eq!(
+        e("etc/labelled").xattrs.get("user.luna.origin").unwrap(),
+        b"sample"
+    );
+    assert_eq!(
+        e("etc/labelled").xattrs.get("trusted.luna.binary").unwrap(),
+        &[0u8, 1, 2, 255]
+    );
+    assert_eq!(
+        e("etc/acl-file")
+            .xattrs
+            .get("system.posix_acl_access")
+            .unwrap(),
+        &sample_acl()
+    );
+    assert!(
+        e("srv/shared")
+            .xattrs
+            .contains_key("system.posix_acl_default")
+    );
     assert_eq!(detect_kernels(&dst).unwrap()[0].version, "6.1.0-sample");
 }
 
@@ -68,7 +105,12 @@ async fn repack_replaces_artefacts_and_bad_input_is_a_clear_error() {
     std::fs::create_dir_all(src.join("etc")).unwrap();
     std::fs::write(src.join("etc/version"), b"1").unwrap();
     let out = tmp.path().join("images");
-    let packer = ImagePacker::new(PackOptions::new("img", &src, &out, "http://127.0.0.1:1/announce"));
+    let packer = ImagePacker::new(PackOptions::new(
+        "img",
+        &src,
+        &out,
+        "http://127.0.0.1:1/announce",
+    ));
     let first = packer.pack(|_| {}).await.unwrap();
     std::fs::write(src.join("etc/version"), b"2").unwrap();
     let second = packer.pack(|_| {}).await.unwrap();
@@ -83,10 +125,15 @@ async fn repack_replaces_artefacts_and_bad_input_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("../evil"), "{err}");
-    let err = ImagePacker::new(PackOptions::new("img", &tmp.path().join("nope"), &out, "http://x/announce"))
-        .pack(|_| {})
-        .await
-        .unwrap_err();
+    let err = ImagePacker::new(PackOptions::new(
+        "img",
+        &tmp.path().join("nope"),
+        &out,
+        "http://x/announce",
+    ))
+    .pack(|_| {})
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
     // A failed pack leaves the previous artefacts alone.
     assert!(second.tarball.is_file() && second.torrent.is_file());
@@ -110,7 +157,9 @@ fn unpack_refuses_paths_escaping_the_target() {
         b.append(&h, &b"x"[..]).unwrap();
         b.finish().unwrap();
     }
-    let err = luna_dist::unpack::unpack_tar(&data[..], Path::new("evil.tar"), &tmp.path().join("t")).unwrap_err();
+    let err =
+        luna_dist::unpack::unpack_tar(&data[..], Path::new("evil.tar"), &tmp.path().join("t"))
+            .unwrap_err();
     assert!(err.to_string().contains("../escape"), "{err}");
     assert!(!tmp.path().join("escape").exists());
 }

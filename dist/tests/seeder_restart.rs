@@ -33,11 +33,16 @@ async fn seeder_adds_removes_and_restarts_without_rehash() {
     let state = tmp.path().join("seeder");
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
 
-    let seeder = TorrentSeeder::start(SeederOptions::new(&state, listen)).await.unwrap();
+    let seeder = TorrentSeeder::start(SeederOptions::new(&state, listen))
+        .await
+        .unwrap();
     assert_ne!(seeder.listen_addr().port(), 0);
     let (added, removed) = seeder.sync_dir(&images).await.unwrap();
     assert_eq!((added, removed), (vec![big.info_hash], vec![]));
-    seeder.wait_seeding(&big.info_hash, Duration::from_secs(60)).await.unwrap();
+    seeder
+        .wait_seeding(&big.info_hash, Duration::from_secs(60))
+        .await
+        .unwrap();
     let img = seeder.get(&big.info_hash).unwrap();
     assert_eq!(img.total_bytes, big.size);
     assert_eq!(img.name.as_deref(), Some("big.tar.zst"));
@@ -45,25 +50,45 @@ async fn seeder_adds_removes_and_restarts_without_rehash() {
     // A new pack is picked up without a restart.
     std::fs::create_dir_all(tmp.path().join("small")).unwrap();
     std::fs::write(tmp.path().join("small/f"), b"small").unwrap();
-    let small = ImagePacker::new(PackOptions::new("small", &tmp.path().join("small"), &images, "http://127.0.0.1:1/announce"))
-        .pack(|_| {})
-        .await
-        .unwrap();
+    let small = ImagePacker::new(PackOptions::new(
+        "small",
+        &tmp.path().join("small"),
+        &images,
+        "http://127.0.0.1:1/announce",
+    ))
+    .pack(|_| {})
+    .await
+    .unwrap();
     let (added, _) = seeder.sync_dir(&images).await.unwrap();
     assert_eq!(added, vec![small.info_hash]);
-    seeder.wait_seeding(&small.info_hash, Duration::from_secs(30)).await.unwrap();
+    seeder
+        .wait_seeding(&small.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(seeder.list().len(), 2);
     seeder.stop().await;
     drop(seeder);
 
     // Restart: the big image comes back seeding, reading far less than its size.
     let before = read_bytes();
-    let seeder = TorrentSeeder::start(SeederOptions::new(&state, listen)).await.unwrap();
-    seeder.wait_seeding(&big.info_hash, Duration::from_secs(60)).await.unwrap();
+    let seeder = TorrentSeeder::start(SeederOptions::new(&state, listen))
+        .await
+        .unwrap();
+    seeder
+        .wait_seeding(&big.info_hash, Duration::from_secs(60))
+        .await
+        .unwrap();
     let read = read_bytes() - before;
     eprintln!("restart read {read} bytes of {}", big.size);
-    assert!(read < big.size / 4, "restart read {read} bytes of a {} byte image: it re-hashed", big.size);
-    assert_eq!(seeder.get(&big.info_hash).unwrap().state, SeedState::Seeding);
+    assert!(
+        read < big.size / 4,
+        "restart read {read} bytes of a {} byte image: it re-hashed",
+        big.size
+    );
+    assert_eq!(
+        seeder.get(&big.info_hash).unwrap().state,
+        SeedState::Seeding
+    );
 
     // Deleting an image's artefacts drops it on the next sync.
     luna_dist::pack::remove_artefacts(&images, "small").unwrap();

@@ -44,7 +44,11 @@ async fn report(State(f): State<Files>, axum::Json(p): axum::Json<DownloadProgre
 
 impl HttpHost {
     /// Serves tracker, torrents from `images` and the report sink on `addr` (port 0: any).
-    pub async fn start(addr: SocketAddr, images: &Path, reports: Arc<Mutex<Vec<DownloadProgress>>>) -> Self {
+    pub async fn start(
+        addr: SocketAddr,
+        images: &Path,
+        reports: Arc<Mutex<Vec<DownloadProgress>>>,
+    ) -> Self {
         let tracker = Tracker::new(TrackerSettings {
             interval: Duration::from_secs(2),
             min_interval: Duration::from_secs(1),
@@ -62,7 +66,11 @@ impl HttpHost {
         let listener = bind_retrying(addr).await;
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
         });
         HttpHost {
             addr,
@@ -92,7 +100,11 @@ async fn bind_retrying(addr: SocketAddr) -> tokio::net::TcpListener {
     }
 }
 
-pub async fn start_seeder(state: &Path, listen: SocketAddr, upload_limit: Option<u32>) -> TorrentSeeder {
+pub async fn start_seeder(
+    state: &Path,
+    listen: SocketAddr,
+    upload_limit: Option<u32>,
+) -> TorrentSeeder {
     let mut opts = SeederOptions::new(state, listen);
     opts.upload_limit = upload_limit.and_then(std::num::NonZeroU32::new);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -118,7 +130,13 @@ impl Drop for Agent {
     }
 }
 
-pub fn spawn_agent(host: &HttpHost, torrent_name: &str, hash: InfoHash, peers: &[SocketAddr], out: &Path) -> Agent {
+pub fn spawn_agent(
+    host: &HttpHost,
+    torrent_name: &str,
+    hash: InfoHash,
+    peers: &[SocketAddr],
+    out: &Path,
+) -> Agent {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_luna-agent"));
     cmd.arg("fetch")
         .arg("--torrent-url")
@@ -154,10 +172,18 @@ pub async fn wait_all(agents: &mut [Agent], timeout: Duration) {
                 if let Some(mut e) = a.child.stderr.take() {
                     let _ = std::io::Read::read_to_string(&mut e, &mut err);
                 }
-                assert!(status.success(), "agent for {} failed: {status}\n{err}", a.out.display());
+                assert!(
+                    status.success(),
+                    "agent for {} failed: {status}\n{err}",
+                    a.out.display()
+                );
                 break;
             }
-            assert!(Instant::now() < deadline, "agent for {} did not finish in {timeout:?}", a.out.display());
+            assert!(
+                Instant::now() < deadline,
+                "agent for {} did not finish in {timeout:?}",
+                a.out.display()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -167,5 +193,11 @@ pub fn assert_same_tree(src: &Path, dst: &Path) {
     let a = luna_dist::manifest::tree_manifest(src, &[]).unwrap();
     let b = luna_dist::manifest::tree_manifest(dst, &[]).unwrap();
     let diff = luna_dist::manifest::manifest_diff(&a, &b);
-    assert!(diff.is_empty(), "{} differs from {}:\n{}", dst.display(), src.display(), diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "{} differs from {}:\n{}",
+        dst.display(),
+        src.display(),
+        diff.join("\n")
+    );
 }

@@ -44,7 +44,12 @@ async fn file(State(f): State<Files>, UrlPath(name): UrlPath<String>) -> Result<
 
 impl HostSide {
     /// Starts seeder + tracker + HTTP in namespace `ns`, seeding `torrent` (data beside it).
-    pub fn start(ns: &str, torrent: &Path, info_hash: InfoHash, state_dir: &Path) -> anyhow::Result<Self> {
+    pub fn start(
+        ns: &str,
+        torrent: &Path,
+        info_hash: InfoHash,
+        state_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let tracker = Tracker::new(TrackerSettings {
             interval: Duration::from_secs(5),
             min_interval: Duration::from_secs(1),
@@ -77,7 +82,9 @@ impl HostSide {
                 let rt = match setup() {
                     Ok(rt) => rt,
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e.context(format!("entering namespace {}", ns_path.display()))));
+                        let _ = ready_tx.send(Err(
+                            e.context(format!("entering namespace {}", ns_path.display()))
+                        ));
                         return;
                     }
                 };
@@ -89,14 +96,22 @@ impl HostSide {
                         ))
                         .await?;
                         seeder.add(&torrent).await?;
-                        seeder.wait_seeding(&info_hash, Duration::from_secs(120)).await?;
+                        seeder
+                            .wait_seeding(&info_hash, Duration::from_secs(120))
+                            .await?;
                         let app: Router = Router::new()
                             .route("/images/{name}", axum::routing::get(file))
                             .with_state(files)
                             .merge(thread_tracker.router());
-                        let listener = tokio::net::TcpListener::bind(SocketAddr::from((HOST_IP, HTTP_PORT))).await?;
+                        let listener =
+                            tokio::net::TcpListener::bind(SocketAddr::from((HOST_IP, HTTP_PORT)))
+                                .await?;
                         let server = tokio::spawn(async move {
-                            let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+                            let _ = axum::serve(
+                                listener,
+                                app.into_make_service_with_connect_info::<SocketAddr>(),
+                            )
+                            .await;
                         });
                         anyhow::Ok((seeder, server))
                     }

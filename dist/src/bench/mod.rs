@@ -91,14 +91,29 @@ impl Drop for Nodes {
 }
 
 /// Runs the benchmark (root only); `on_row` sees each row as soon as it is measured.
-pub async fn run_swarm_bench(opts: &SwarmBenchOptions, mut on_row: impl FnMut(&Row)) -> anyhow::Result<Vec<Row>> {
-    anyhow::ensure!(!opts.nodes.is_empty() && opts.nodes.iter().all(|n| (1..=2000).contains(n)), "--nodes must list counts between 1 and 2000");
-    anyhow::ensure!(opts.image_mb >= 1 && opts.link_mbit >= 1, "--image-mb and --link-mbit must be positive");
-    anyhow::ensure!(opts.agent_binary.is_file(), "the agent binary {} does not exist; build luna-agent first", opts.agent_binary.display());
+pub async fn run_swarm_bench(
+    opts: &SwarmBenchOptions,
+    mut on_row: impl FnMut(&Row),
+) -> anyhow::Result<Vec<Row>> {
+    anyhow::ensure!(
+        !opts.nodes.is_empty() && opts.nodes.iter().all(|n| (1..=2000).contains(n)),
+        "--nodes must list counts between 1 and 2000"
+    );
+    anyhow::ensure!(
+        opts.image_mb >= 1 && opts.link_mbit >= 1,
+        "--image-mb and --link-mbit must be positive"
+    );
+    anyhow::ensure!(
+        opts.agent_binary.is_file(),
+        "the agent binary {} does not exist; build luna-agent first",
+        opts.agent_binary.display()
+    );
     let scratch = match &opts.work_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
-            tempfile::Builder::new().prefix("luna-bench-").tempdir_in(d)?
+            tempfile::Builder::new()
+                .prefix("luna-bench-")
+                .tempdir_in(d)?
         }
         None => tempfile::Builder::new().prefix("luna-bench-").tempdir()?,
     };
@@ -109,7 +124,11 @@ pub async fn run_swarm_bench(opts: &SwarmBenchOptions, mut on_row: impl FnMut(&R
     std::fs::create_dir_all(&filler)?;
     write_random(&filler.join("blob"), opts.image_mb << 20)?;
     let images = work.join("images");
-    let url = format!("http://{}:{}/announce", netns::HOST_IP, host_side::HTTP_PORT);
+    let url = format!(
+        "http://{}:{}/announce",
+        netns::HOST_IP,
+        host_side::HTTP_PORT
+    );
     let mut pack = PackOptions::new("bench", &tree, &images, &url);
     pack.zstd_level = 1;
     let packed = ImagePacker::new(pack).pack(|_| {}).await?;
@@ -119,7 +138,12 @@ pub async fn run_swarm_bench(opts: &SwarmBenchOptions, mut on_row: impl FnMut(&R
     let max_nodes = *opts.nodes.iter().max().unwrap_or(&1);
     let prefix = format!("lb{}", std::process::id() % 100_000);
     let net = SwarmNet::create(&prefix, max_nodes, opts.link_mbit, opts.shape_node_upload)?;
-    let host = HostSide::start(&net.host_ns(), &packed.torrent, packed.info_hash, &work.join("seeder"))?;
+    let host = HostSide::start(
+        &net.host_ns(),
+        &packed.torrent,
+        packed.info_hash,
+        &work.join("seeder"),
+    )?;
     let mut rows = Vec::new();
     for &n in &opts.nodes {
         for &mode in &opts.modes {
@@ -127,7 +151,18 @@ pub async fn run_swarm_bench(opts: &SwarmBenchOptions, mut on_row: impl FnMut(&R
             host.tracker.remove_torrent(&packed.info_hash);
             host.tracker.add_torrent(packed.info_hash, vec![host.seed]);
             let run_dir = work.join(format!("run-{mode}-{n}"));
-            let seconds = run_once(opts, &net, &host, mode, n, &run_dir, &packed.info_hash.to_hex(), &sha256, limit).await?;
+            let seconds = run_once(
+                opts,
+                &net,
+                &host,
+                mode,
+                n,
+                &run_dir,
+                &packed.info_hash.to_hex(),
+                &sha256,
+                limit,
+            )
+            .await?;
             let _ = std::fs::remove_dir_all(&run_dir);
             let row = Row {
                 nodes: n,
@@ -167,7 +202,14 @@ async fn run_once(
         match mode {
             BenchMode::Torrent => {
                 cmd.arg(&opts.agent_binary)
-                    .args(["fetch", "--download-only", "--listen", "0.0.0.0:6881", "--announce-every", "2"])
+                    .args([
+                        "fetch",
+                        "--download-only",
+                        "--listen",
+                        "0.0.0.0:6881",
+                        "--announce-every",
+                        "2",
+                    ])
                     .arg("--torrent-url")
                     .arg(format!("http://{}/images/bench.torrent", host.http))
                     .args(["--info-hash", info_hash])
@@ -193,7 +235,15 @@ async fn run_once(
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         nodes.0.push(cmd.spawn()?);
     }
-    let timeout = Duration::from_secs_f64(60.0 + 3.0 * limit * if mode == BenchMode::Http { n as f64 } else { 1.0 });
+    let timeout = Duration::from_secs_f64(
+        60.0 + 3.0
+            * limit
+            * if mode == BenchMode::Http {
+                n as f64
+            } else {
+                1.0
+            },
+    );
     let mut finished = vec![false; n];
     let mut last = Duration::ZERO;
     while finished.iter().any(|f| !f) {
@@ -210,15 +260,26 @@ async fn run_once(
                 if let Some(mut s) = child.stderr.take() {
                     std::io::Read::read_to_string(&mut s, &mut stderr)?;
                 }
-                anyhow::ensure!(status.success(), "{mode} node {i} of {n} failed ({status}): {}", stderr.trim());
+                anyhow::ensure!(
+                    status.success(),
+                    "{mode} node {i} of {n} failed ({status}): {}",
+                    stderr.trim()
+                );
                 if mode == BenchMode::Http {
-                    anyhow::ensure!(stdout.starts_with(sha256), "http node {i} of {n} got a corrupt image: {}", stdout.trim());
+                    anyhow::ensure!(
+                        stdout.starts_with(sha256),
+                        "http node {i} of {n} got a corrupt image: {}",
+                        stdout.trim()
+                    );
                 }
                 finished[i] = true;
                 last = started.elapsed();
             }
         }
-        anyhow::ensure!(started.elapsed() < timeout, "{mode} with {n} nodes did not finish within {timeout:?}");
+        anyhow::ensure!(
+            started.elapsed() < timeout,
+            "{mode} with {n} nodes did not finish within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(last.as_secs_f64())

@@ -16,10 +16,13 @@ pub struct NetError {
 }
 
 fn run(args: &[&str]) -> Result<(), NetError> {
-    let out = Command::new(args[0]).args(&args[1..]).output().map_err(|e| NetError {
-        command: args.join(" "),
-        reason: format!("{e} (is iproute2 installed and are we root?)"),
-    })?;
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| NetError {
+            command: args.join(" "),
+            reason: format!("{e} (is iproute2 installed and are we root?)"),
+        })?;
     if !out.status.success() {
         return Err(NetError {
             command: args.join(" "),
@@ -62,7 +65,12 @@ impl SwarmNet {
 
     /// Creates the switch, the host and `nodes` node namespaces, links shaped at `mbit`.
     /// `shape_node_upload` also shapes what nodes send (a symmetric link, like real NICs).
-    pub fn create(prefix: &str, nodes: usize, mbit: u32, shape_node_upload: bool) -> Result<Self, NetError> {
+    pub fn create(
+        prefix: &str,
+        nodes: usize,
+        mbit: u32,
+        shape_node_upload: bool,
+    ) -> Result<Self, NetError> {
         let mut net = SwarmNet {
             prefix: prefix.to_string(),
             created: Vec::new(),
@@ -78,12 +86,48 @@ impl SwarmNet {
         // Burst must hold at least one timer tick of data at this rate, and a few packets.
         let burst = format!("{}kb", (mbit / 8).max(16));
         let tbf = |ns: &str, dev: &str| -> Result<(), NetError> {
-            run(&["tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate, "burst", &burst, "latency", "50ms"])
+            run(&[
+                "tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate, "burst",
+                &burst, "latency", "50ms",
+            ])
         };
         let attach = |ns: &str, bridge_port: &str, ip: Ipv4Addr| -> Result<(), NetError> {
-            run(&["ip", "-n", &sw, "link", "add", bridge_port, "type", "veth", "peer", "name", "eth0", "netns", ns])?;
-            run(&["ip", "-n", &sw, "link", "set", bridge_port, "master", "br0", "up"])?;
-            run(&["ip", "-n", ns, "addr", "add", &format!("{ip}/16"), "dev", "eth0"])?;
+            run(&[
+                "ip",
+                "-n",
+                &sw,
+                "link",
+                "add",
+                bridge_port,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                ns,
+            ])?;
+            run(&[
+                "ip",
+                "-n",
+                &sw,
+                "link",
+                "set",
+                bridge_port,
+                "master",
+                "br0",
+                "up",
+            ])?;
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{ip}/16"),
+                "dev",
+                "eth0",
+            ])?;
             run(&["ip", "-n", ns, "link", "set", "eth0", "up"])
         };
         attach(&host, "host", HOST_IP)?;

@@ -16,10 +16,20 @@ const S_IFCHR: u32 = 0o020000;
 enum Node {
     Dir,
     /// Content comes from a host file.
-    File { source: PathBuf, mode: u32 },
-    Data { data: Vec<u8>, mode: u32 },
+    File {
+        source: PathBuf,
+        mode: u32,
+    },
+    Data {
+        data: Vec<u8>,
+        mode: u32,
+    },
     Symlink(PathBuf),
-    CharDev { major: u32, minor: u32, mode: u32 },
+    CharDev {
+        major: u32,
+        minor: u32,
+        mode: u32,
+    },
 }
 
 /// Entries keyed by their absolute path in the initramfs.
@@ -89,7 +99,8 @@ impl CpioTree {
 
     pub fn data(&mut self, path: &Path, data: Vec<u8>, mode: u32) {
         self.parent_dirs(path);
-        self.nodes.insert(path.to_path_buf(), Node::Data { data, mode });
+        self.nodes
+            .insert(path.to_path_buf(), Node::Data { data, mode });
     }
 
     pub fn host_file(&mut self, path: &Path, source: &Path, mode: u32) {
@@ -138,12 +149,18 @@ impl CpioTree {
             let candidate = at.join(&part);
             let host = root.join(candidate.strip_prefix("/").unwrap_or(&candidate));
             let meta = std::fs::symlink_metadata(&host).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("{} in the image: {e}", candidate.display()))
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{} in the image: {e}", candidate.display()),
+                )
             })?;
             if meta.file_type().is_symlink() {
                 hops += 1;
                 if hops > 40 {
-                    return Err(std::io::Error::other(format!("symlink loop at {}", candidate.display())));
+                    return Err(std::io::Error::other(format!(
+                        "symlink loop at {}",
+                        candidate.display()
+                    )));
                 }
                 let target = std::fs::read_link(&host)?;
                 // A directory we created ourselves (e.g. /bin for busybox) stays a directory;
@@ -174,16 +191,25 @@ impl CpioTree {
                 at = candidate;
             }
         }
-        Err(std::io::Error::other(format!("{} resolves to the image root", path.display())))
+        Err(std::io::Error::other(format!(
+            "{} resolves to the image root",
+            path.display()
+        )))
     }
 
     /// Writes the newc archive (uncompressed) to `w`.
     pub fn write_newc<W: Write>(&self, mut w: W) -> std::io::Result<W> {
-        let mut ino = 1u32;
-        for (path, node) in &self.nodes {
-            let name = path.strip_prefix("/").unwrap_or(path).to_string_lossy().into_owned();
-            let b = cpio::newc::Builder::new(&name).ino(ino).uid(0).gid(0).nlink(1);
-            ino += 1;
+        for (ino, (path, node)) in (1u32..).zip(self.nodes.iter()) {
+            let name = path
+                .strip_prefix("/")
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
+            let b = cpio::newc::Builder::new(&name)
+                .ino(ino)
+                .uid(0)
+                .gid(0)
+                .nlink(1);
             w = match node {
                 Node::Dir => b.mode(S_IFDIR | 0o755).nlink(2).write(w, 0).finish()?,
                 Node::Symlink(t) => {
@@ -199,7 +225,9 @@ impl CpioTree {
                     .write(w, 0)
                     .finish()?,
                 Node::Data { data, mode } => {
-                    let mut wr = b.mode(S_IFREG | mode).write(w, size32(data.len() as u64, path)?);
+                    let mut wr = b
+                        .mode(S_IFREG | mode)
+                        .write(w, size32(data.len() as u64, path)?);
                     wr.write_all(data)?;
                     wr.finish()?
                 }
@@ -209,7 +237,10 @@ impl CpioTree {
                     let mut wr = b.mode(S_IFREG | mode).write(w, size32(len, path)?);
                     let copied = std::io::copy(&mut f, &mut wr)?;
                     if copied != len {
-                        return Err(std::io::Error::other(format!("{} changed while it was copied", source.display())));
+                        return Err(std::io::Error::other(format!(
+                            "{} changed while it was copied",
+                            source.display()
+                        )));
                     }
                     wr.finish()?
                 }
@@ -228,5 +259,10 @@ impl CpioTree {
 }
 
 fn size32(len: u64, path: &Path) -> std::io::Result<u32> {
-    u32::try_from(len).map_err(|_| std::io::Error::other(format!("{} is too large for a newc archive", path.display())))
+    u32::try_from(len).map_err(|_| {
+        std::io::Error::other(format!(
+            "{} is too large for a newc archive",
+            path.display()
+        ))
+    })
 }

@@ -50,14 +50,19 @@ pub fn elf_needs(path: &Path) -> std::io::Result<Option<ElfNeeds>> {
 
 /// The libraries (image-absolute paths like `/lib/x86_64-linux-gnu/libc.so.6`) the given
 /// executables need, transitively. Sonames that cannot be found are returned separately.
-pub fn library_closure(root: &Path, executables: &[PathBuf]) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<String>)> {
+pub fn library_closure(
+    root: &Path,
+    executables: &[PathBuf],
+) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<String>)> {
     let mut libs = BTreeSet::new();
     let mut missing = BTreeSet::new();
     let mut queue: VecDeque<PathBuf> = executables.iter().cloned().collect();
     let mut seen_sonames = BTreeSet::new();
     while let Some(exe) = queue.pop_front() {
         let host_path = resolve_in_root(root, &exe)?;
-        let Some(needs) = elf_needs(&host_path)? else { continue };
+        let Some(needs) = elf_needs(&host_path)? else {
+            continue;
+        };
         if let Some(interp) = needs.interpreter {
             let p = PathBuf::from(&interp);
             if resolve_in_root(root, &p).is_ok_and(|h| h.exists()) {

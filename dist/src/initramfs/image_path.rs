@@ -75,7 +75,10 @@ mod tests {
         let want = r.join("usr/lib/libx.so.1");
         assert_eq!(resolve_in_root(r, Path::new("/sbin/abs")).unwrap(), want);
         assert_eq!(resolve_in_root(r, Path::new("/sbin/rel")).unwrap(), want);
-        assert_eq!(resolve_in_root(r, Path::new("/lib/libx.so.1")).unwrap(), want);
+        assert_eq!(
+            resolve_in_root(r, Path::new("/lib/libx.so.1")).unwrap(),
+            want
+        );
         assert!(resolve_in_root(r, Path::new("/sbin/loop1")).is_err());
         assert_eq!(image_absolute(r, &want), Path::new("/usr/lib/libx.so.1"));
     }

@@ -15,7 +15,14 @@ use image_path::resolve_in_root;
 
 /// Tools partition and post-install scripts call; missing ones are reported as warnings.
 pub const DEFAULT_TOOLS: &[&str] = &[
-    "sfdisk", "parted", "mkfs.ext4", "mkfs.xfs", "mkfs.vfat", "ipmitool", "wipefs", "blkid",
+    "sfdisk",
+    "parted",
+    "mkfs.ext4",
+    "mkfs.xfs",
+    "mkfs.vfat",
+    "ipmitool",
+    "wipefs",
+    "blkid",
 ];
 
 /// Where tools are looked up in the image, in order.
@@ -53,7 +60,10 @@ impl InitramfsOptions {
             kernel_version: kernel_version.to_string(),
             agent_binary: agent_binary.to_path_buf(),
             busybox: Some(PathBuf::from("/bin/busybox")),
-            modules: modules::COMMON_MODULES.iter().map(|s| s.to_string()).collect(),
+            modules: modules::COMMON_MODULES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             tools: DEFAULT_TOOLS.iter().map(|s| s.to_string()).collect(),
             compression: Compression::Zstd,
             agent_args: vec!["boot".into()],
@@ -145,7 +155,18 @@ impl InitramfsBuilder {
                 tree.symlink(&Path::new("/").join(top), &target);
             }
         }
-        for d in ["/bin", "/sbin", "/dev", "/proc", "/sys", "/run", "/tmp", "/etc/luna", "/mnt", "/sysroot"] {
+        for d in [
+            "/bin",
+            "/sbin",
+            "/dev",
+            "/proc",
+            "/sys",
+            "/run",
+            "/tmp",
+            "/etc/luna",
+            "/mnt",
+            "/sysroot",
+        ] {
             let real = tree.real_path(Path::new(d));
             tree.dir(&real);
         }
@@ -155,17 +176,27 @@ impl InitramfsBuilder {
         // busybox
         let busybox = match &o.busybox {
             Some(p) if p.is_file() => p.clone(),
-            Some(p) => return Err(InitramfsError::NoBusybox(format!("{} does not exist", p.display()))),
+            Some(p) => {
+                return Err(InitramfsError::NoBusybox(format!(
+                    "{} does not exist",
+                    p.display()
+                )));
+            }
             None => resolve_in_root(root, Path::new("/bin/busybox"))
                 .ok()
                 .filter(|p| p.is_file())
                 .ok_or_else(|| InitramfsError::NoBusybox("the image has no /bin/busybox".into()))?,
         };
-        let busybox_needs = elf_deps::elf_needs(&busybox).map_err(|e| InitramfsError::NoBusybox(e.to_string()))?;
+        let busybox_needs =
+            elf_deps::elf_needs(&busybox).map_err(|e| InitramfsError::NoBusybox(e.to_string()))?;
         let bin = tree.real_path(Path::new("/bin"));
         tree.host_file(&bin.join("busybox"), &busybox, 0o755);
         tree.symlink(&bin.join("sh"), Path::new("busybox"));
-        tree.data(Path::new("/init"), init_script(&o.agent_args).into_bytes(), 0o755);
+        tree.data(
+            Path::new("/init"),
+            init_script(&o.agent_args).into_bytes(),
+            0o755,
+        );
 
         // The agent
         let agent_needs = elf_deps::elf_needs(&o.agent_binary)
@@ -188,9 +219,11 @@ impl InitramfsBuilder {
                 dir: root.join("lib/modules").join(&o.kernel_version),
             })?;
         let wanted: Vec<&str> = o.modules.iter().map(String::as_str).collect();
-        let sel = modules::select_modules(&modules_dir, &wanted).map_err(|source| InitramfsError::Image {
-            path: modules_dir.clone(),
-            source,
+        let sel = modules::select_modules(&modules_dir, &wanted).map_err(|source| {
+            InitramfsError::Image {
+                path: modules_dir.clone(),
+                source,
+            }
         })?;
         let ko_root = tree.real_path(&Path::new("/lib/modules").join(&o.kernel_version));
         for m in &sel.ordered {
@@ -199,7 +232,11 @@ impl InitramfsBuilder {
         for m in &sel.unknown_deps {
             warnings.push(format!("module {m}: dependencies unknown (compressed and no modules.dep); run depmod in the image"));
         }
-        let list: String = sel.ordered.iter().map(|m| format!("{}\n", m.display())).collect();
+        let list: String = sel
+            .ordered
+            .iter()
+            .map(|m| format!("{}\n", m.display()))
+            .collect();
         tree.data(Path::new("/etc/luna/modules"), list.into_bytes(), 0o644);
 
         // Tools from the image
@@ -226,23 +263,33 @@ impl InitramfsBuilder {
             }
         }
         let mut from_image = tool_paths.clone();
-        if o.busybox.is_none() && busybox_needs.as_ref().is_some_and(|n| n.interpreter.is_some()) {
+        if o.busybox.is_none()
+            && busybox_needs
+                .as_ref()
+                .is_some_and(|n| n.interpreter.is_some())
+        {
             from_image.push(PathBuf::from("/bin/busybox"));
         }
-        let (libs, missing) = elf_deps::library_closure(root, &from_image).map_err(|source| InitramfsError::Image {
-            path: root.clone(),
-            source,
+        let (libs, missing) = elf_deps::library_closure(root, &from_image).map_err(|source| {
+            InitramfsError::Image {
+                path: root.clone(),
+                source,
+            }
         })?;
         let mut libraries = Vec::new();
         for lib in &libs {
-            let real = tree.image_file(root, lib).map_err(|source| InitramfsError::Image {
-                path: lib.clone(),
-                source,
-            })?;
+            let real = tree
+                .image_file(root, lib)
+                .map_err(|source| InitramfsError::Image {
+                    path: lib.clone(),
+                    source,
+                })?;
             libraries.push(real);
         }
         for m in missing {
-            warnings.push(format!("shared library {m} needed by the tools is not in the image"));
+            warnings.push(format!(
+                "shared library {m} needed by the tools is not in the image"
+            ));
         }
         if o.busybox.is_some() && busybox_needs.is_some_and(|n| n.interpreter.is_some()) {
             warnings.push(format!(
@@ -253,12 +300,11 @@ impl InitramfsBuilder {
         if agent_needs.interpreter.is_some() {
             // A dynamic agent (a debug build) still works if its libraries come along.
             let (host_libs, host_missing) =
-                elf_deps::library_closure(Path::new("/"), std::slice::from_ref(&o.agent_binary)).map_err(|e| {
-                    InitramfsError::Agent {
+                elf_deps::library_closure(Path::new("/"), std::slice::from_ref(&o.agent_binary))
+                    .map_err(|e| InitramfsError::Agent {
                         path: o.agent_binary.clone(),
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
             for lib in host_libs {
                 if !tree.contains(&lib) {
                     let _ = tree.image_file(Path::new("/"), &lib);
@@ -278,7 +324,9 @@ impl InitramfsBuilder {
         // Write compressed, then rename into place.
         let tmp = out.with_file_name(format!(
             ".{}.partial",
-            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
         ));
         let werr = |source| InitramfsError::Write {
             path: out.to_path_buf(),

@@ -9,15 +9,52 @@ use std::path::{Path, PathBuf};
 /// systems partition scripts create. Missing ones are usually built into the kernel.
 pub const COMMON_MODULES: &[&str] = &[
     // virtual machines
-    "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "vmxnet3", "hv_netvsc", "hv_storvsc",
+    "virtio_pci",
+    "virtio_net",
+    "virtio_blk",
+    "virtio_scsi",
+    "vmxnet3",
+    "hv_netvsc",
+    "hv_storvsc",
     // NICs
-    "e1000", "e1000e", "igb", "igc", "ixgbe", "i40e", "ice", "bnxt_en", "tg3", "bnx2", "bnx2x",
-    "r8169", "mlx4_en", "mlx5_core", "qede", "sfc", "be2net", "ena",
+    "e1000",
+    "e1000e",
+    "igb",
+    "igc",
+    "ixgbe",
+    "i40e",
+    "ice",
+    "bnxt_en",
+    "tg3",
+    "bnx2",
+    "bnx2x",
+    "r8169",
+    "mlx4_en",
+    "mlx5_core",
+    "qede",
+    "sfc",
+    "be2net",
+    "ena",
     // disks
-    "ahci", "ata_piix", "nvme", "sd_mod", "sr_mod", "megaraid_sas", "mpt3sas", "hpsa",
-    "smartpqi", "aacraid", "isci",
+    "ahci",
+    "ata_piix",
+    "nvme",
+    "sd_mod",
+    "sr_mod",
+    "megaraid_sas",
+    "mpt3sas",
+    "hpsa",
+    "smartpqi",
+    "aacraid",
+    "isci",
     // file systems and friends
-    "ext4", "xfs", "vfat", "nls_cp437", "nls_iso8859_1", "raid1", "dm_mod",
+    "ext4",
+    "xfs",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+    "raid1",
+    "dm_mod",
 ];
 
 /// Modules to put in the initramfs, dependencies first.
@@ -40,7 +77,11 @@ pub fn module_name(file: &Path) -> Option<String> {
     Some(stem.replace('-', "_"))
 }
 
-fn index_modules(dir: &Path, rel: &Path, out: &mut BTreeMap<String, PathBuf>) -> std::io::Result<()> {
+fn index_modules(
+    dir: &Path,
+    rel: &Path,
+    out: &mut BTreeMap<String, PathBuf>,
+) -> std::io::Result<()> {
     let rd = match std::fs::read_dir(dir.join(rel)) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -128,7 +169,10 @@ pub fn select_modules(modules_dir: &Path, wanted: &[&str]) -> std::io::Result<Mo
         let deps: Vec<PathBuf> = match dep_file {
             Some(map) => map.get(m).cloned().unwrap_or_default(),
             None => match modinfo_depends(&modules_dir.join(m)) {
-                Some(names) => names.iter().filter_map(|n| by_name.get(n).cloned()).collect(),
+                Some(names) => names
+                    .iter()
+                    .filter_map(|n| by_name.get(n).cloned())
+                    .collect(),
                 None => {
                     sel.unknown_deps.push(m.display().to_string());
                     Vec::new()
@@ -144,7 +188,15 @@ pub fn select_modules(modules_dir: &Path, wanted: &[&str]) -> std::io::Result<Mo
     }
     for w in wanted {
         match by_name.get(&w.replace('-', "_")) {
-            Some(m) => visit(m, modules_dir, &by_name, &dep_file, &mut done, &mut visiting, &mut sel),
+            Some(m) => visit(
+                m,
+                modules_dir,
+                &by_name,
+                &dep_file,
+                &mut done,
+                &mut visiting,
+                &mut sel,
+            ),
             None => sel.not_found.push(w.to_string()),
         }
     }
@@ -159,7 +211,12 @@ mod tests {
     fn orders_dependencies_first_from_modules_dep() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
-        for m in ["kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko", "kernel/net/core/failover.ko", "kernel/drivers/virtio/virtio_ring.ko.zst"] {
+        for m in [
+            "kernel/drivers/net/virtio_net.ko",
+            "kernel/drivers/net/net_failover.ko",
+            "kernel/net/core/failover.ko",
+            "kernel/drivers/virtio/virtio_ring.ko.zst",
+        ] {
             std::fs::create_dir_all(d.join(m).parent().unwrap()).unwrap();
             std::fs::write(d.join(m), b"").unwrap();
         }
@@ -171,7 +228,11 @@ mod tests {
         )
         .unwrap();
         let sel = select_modules(d, &["virtio-net", "no_such_driver"]).unwrap();
-        let names: Vec<String> = sel.ordered.iter().map(|p| module_name(p).unwrap()).collect();
+        let names: Vec<String> = sel
+            .ordered
+            .iter()
+            .map(|p| module_name(p).unwrap())
+            .collect();
         let pos = |n: &str| names.iter().position(|x| x == n).unwrap();
         assert!(pos("failover") < pos("net_failover"));
         assert!(pos("net_failover") < pos("virtio_net"));

@@ -154,7 +154,9 @@ impl ImagePacker {
             let size = std::fs::metadata(&tmp_tarball)
                 .map_err(write_err(&tmp_tarball))?
                 .len();
-            let piece_length = opts.piece_length.unwrap_or_else(|| choose_piece_length(size));
+            let piece_length = opts
+                .piece_length
+                .unwrap_or_else(|| choose_piece_length(size));
             let final_name = format!("{}.tar.zst", opts.name);
             let created = librqbit::create_torrent(
                 &tmp_tarball,

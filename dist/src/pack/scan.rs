@@ -10,12 +10,24 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
     Directory,
-    Regular { size: u64 },
+    Regular {
+        size: u64,
+    },
     /// A further name of a regular file already in the archive (relative path of the first name).
-    HardLink { first: PathBuf },
-    Symlink { target: PathBuf },
-    CharDevice { major: u32, minor: u32 },
-    BlockDevice { major: u32, minor: u32 },
+    HardLink {
+        first: PathBuf,
+    },
+    Symlink {
+        target: PathBuf,
+    },
+    CharDevice {
+        major: u32,
+        minor: u32,
+    },
+    BlockDevice {
+        major: u32,
+        minor: u32,
+    },
     Fifo,
 }
 

@@ -63,7 +63,8 @@ struct Swarm {
 
 impl Swarm {
     fn expire(&mut self, now: Instant, ttl: Duration) {
-        self.peers.retain(|_, p| now.duration_since(p.last_seen) <= ttl);
+        self.peers
+            .retain(|_, p| now.duration_since(p.last_seen) <= ttl);
     }
 
     fn counts(&self) -> SwarmCounts {
@@ -133,7 +134,11 @@ impl Tracker {
     /// Starts tracking a packed image. `host_seeders` are the host seeder's addresses as nodes
     /// reach them; they are in every reply. Calling it again updates the seeders and keeps peers.
     pub fn add_torrent(&self, info_hash: InfoHash, host_seeders: Vec<SocketAddr>) {
-        self.lock().swarms.entry(info_hash).or_default().host_seeders = host_seeders;
+        self.lock()
+            .swarms
+            .entry(info_hash)
+            .or_default()
+            .host_seeders = host_seeders;
     }
 
     /// Stops tracking an image (deleted or re-packed); returns whether it was tracked.
@@ -177,7 +182,10 @@ impl Tracker {
         req: &AnnounceRequest,
         remote: Option<IpAddr>,
     ) -> Result<Vec<u8>, AnnounceError> {
-        let ip = remote.or(req.ip).map(normalize).ok_or(AnnounceError::NoAddress)?;
+        let ip = remote
+            .or(req.ip)
+            .map(normalize)
+            .ok_or(AnnounceError::NoAddress)?;
         let addr = SocketAddr::new(ip, req.port);
         let now = Instant::now();
         let mut st = self.lock();
@@ -203,14 +211,16 @@ impl Tracker {
                     last_seen: now,
                 },
             );
-            let numwant = req.numwant.unwrap_or(settings.max_peers).min(settings.max_peers);
-            reply_peers.extend(
-                swarm
-                    .host_seeders
-                    .iter()
-                    .filter(|s| **s != addr)
-                    .map(|s| ReplyPeer { addr: *s, peer_id: None }),
-            );
+            let numwant = req
+                .numwant
+                .unwrap_or(settings.max_peers)
+                .min(settings.max_peers);
+            reply_peers.extend(swarm.host_seeders.iter().filter(|s| **s != addr).map(|s| {
+                ReplyPeer {
+                    addr: *s,
+                    peer_id: None,
+                }
+            }));
             let others: Vec<(&SocketAddr, &Peer)> = swarm
                 .peers
                 .iter()

@@ -66,7 +66,10 @@ pub fn query_pairs(query: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn find<'a>(pairs: &'a [(String, Vec<u8>)], key: &str) -> Option<&'a [u8]> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_slice())
 }
 
 fn exact20(name: &'static str, v: &[u8]) -> Result<[u8; 20], RequestError> {
@@ -83,7 +86,10 @@ fn number<T: std::str::FromStr>(name: &'static str, v: &[u8]) -> Result<T, Reque
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| RequestError::Invalid {
             name,
-            why: format!("`{}` is not a non-negative integer in range", String::from_utf8_lossy(v)),
+            why: format!(
+                "`{}` is not a non-negative integer in range",
+                String::from_utf8_lossy(v)
+            ),
         })
 }
 
@@ -202,11 +208,19 @@ mod tests {
         );
         assert!(matches!(
             parse_announce(&format!("info_hash={}&peer_id={id}&port=1", enc(&[1; 19]))),
-            Err(RequestError::WrongLength { name: "info_hash", got: 19, .. })
+            Err(RequestError::WrongLength {
+                name: "info_hash",
+                got: 19,
+                ..
+            })
         ));
         assert!(matches!(
             parse_announce(&format!("info_hash={h}&peer_id=abc&port=1")),
-            Err(RequestError::WrongLength { name: "peer_id", got: 3, .. })
+            Err(RequestError::WrongLength {
+                name: "peer_id",
+                got: 3,
+                ..
+            })
         ));
         for port in ["0", "65536", "-1", "x"] {
             assert!(matches!(
@@ -223,7 +237,10 @@ mod tests {
     #[test]
     fn scrape_takes_several_hashes() {
         let q = format!("info_hash={}&info_hash={}", enc(&[1; 20]), enc(&[2; 20]));
-        assert_eq!(parse_scrape(&q).unwrap(), vec![InfoHash([1; 20]), InfoHash([2; 20])]);
+        assert_eq!(
+            parse_scrape(&q).unwrap(),
+            vec![InfoHash([1; 20]), InfoHash([2; 20])]
+        );
         assert!(parse_scrape("info_hash=abc").is_err());
         assert!(parse_scrape("").unwrap().is_empty());
     }

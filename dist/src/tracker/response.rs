@@ -42,7 +42,10 @@ fn encode(v: &Value) -> Vec<u8> {
 
 /// `d14:failure reason<len>:<reason>e`
 pub fn failure(reason: &str) -> Vec<u8> {
-    encode(&dict(vec![("failure reason", Value::Bytes(reason.as_bytes().to_vec()))]))
+    encode(&dict(vec![(
+        "failure reason",
+        Value::Bytes(reason.as_bytes().to_vec()),
+    )]))
 }
 
 fn int(v: u64) -> Value {

@@ -45,7 +45,10 @@ fn compact_peers(body: &[u8]) -> Vec<SocketAddr> {
     if let Some(Value::Bytes(b)) = d.get(b"peers6".as_slice()) {
         for c in b.chunks(18) {
             let ip = Ipv6Addr::from(<[u8; 16]>::try_from(&c[..16]).unwrap());
-            out.push(SocketAddr::new(ip.into(), u16::from_be_bytes([c[16], c[17]])));
+            out.push(SocketAddr::new(
+                ip.into(),
+                u16::from_be_bytes([c[16], c[17]]),
+            ));
         }
     }
     out
@@ -84,15 +87,27 @@ fn replies_always_include_the_host_seeder_and_cap_numwant() {
     let peers = compact_peers(&body);
     assert_eq!(peers.len(), 5, "numwant is capped by max_peers");
     assert_eq!(peers[0], SEEDER.parse::<SocketAddr>().unwrap());
-    assert!(!peers.contains(&"127.0.0.1:2000".parse().unwrap()), "never the asker itself");
+    assert!(
+        !peers.contains(&"127.0.0.1:2000".parse().unwrap()),
+        "never the asker itself"
+    );
     assert_eq!(int(&body, "incomplete"), 21);
     assert_eq!(int(&body, "complete"), 1);
     assert_eq!(int(&body, "interval"), 30);
-    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 21, seeding: 0 }));
+    assert_eq!(
+        t.peer_counts(&h),
+        Some(PeerCounts {
+            downloading: 21,
+            seeding: 0
+        })
+    );
 
     // A small numwant still gets the seeder.
     let body = t.announce_query(&query(&h, 2000, 100, "&numwant=1"), LOCAL);
-    assert_eq!(compact_peers(&body), vec![SEEDER.parse::<SocketAddr>().unwrap()]);
+    assert_eq!(
+        compact_peers(&body),
+        vec![SEEDER.parse::<SocketAddr>().unwrap()]
+    );
 }
 
 #[test]
@@ -102,9 +117,21 @@ fn stopped_removes_at_once_and_completed_counts() {
     t.announce_query(&query(&h, 1, 100, "&event=started"), LOCAL);
     t.announce_query(&query(&h, 2, 100, "&event=started"), LOCAL);
     t.announce_query(&query(&h, 2, 0, "&event=completed"), LOCAL);
-    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 1, seeding: 1 }));
+    assert_eq!(
+        t.peer_counts(&h),
+        Some(PeerCounts {
+            downloading: 1,
+            seeding: 1
+        })
+    );
     t.announce_query(&query(&h, 1, 100, "&event=stopped"), LOCAL);
-    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 0, seeding: 1 }));
+    assert_eq!(
+        t.peer_counts(&h),
+        Some(PeerCounts {
+            downloading: 0,
+            seeding: 1
+        })
+    );
     let scrape = t.scrape_query(&format!("info_hash={}", enc(h.as_bytes())));
     let files = match decode(&scrape).remove(b"files".as_slice()) {
         Some(Value::Dict(f)) => f,
@@ -132,9 +159,17 @@ fn peers_expire_after_twice_the_interval() {
     );
     t.announce_query(&query(&h, 1, 100, ""), LOCAL);
     std::thread::sleep(Duration::from_millis(120));
-    assert_eq!(t.peer_counts(&h).unwrap().downloading, 1, "still within 2 x interval");
+    assert_eq!(
+        t.peer_counts(&h).unwrap().downloading,
+        1,
+        "still within 2 x interval"
+    );
     std::thread::sleep(Duration::from_millis(120));
-    assert_eq!(t.peer_counts(&h).unwrap().downloading, 0, "expired after 2 x interval");
+    assert_eq!(
+        t.peer_counts(&h).unwrap().downloading,
+        0,
+        "expired after 2 x interval"
+    );
 }
 
 #[test]
@@ -142,7 +177,10 @@ fn ipv6_peers_come_back_in_peers6_and_mapped_v4_is_v4() {
     let h = InfoHash([10; 20]);
     let t = tracker_with(h, TrackerSettings::default());
     t.announce_query(&query(&h, 1, 100, ""), Some("fd99::5".parse().unwrap()));
-    t.announce_query(&query(&h, 2, 100, ""), Some("::ffff:10.99.0.7".parse().unwrap()));
+    t.announce_query(
+        &query(&h, 2, 100, ""),
+        Some("::ffff:10.99.0.7".parse().unwrap()),
+    );
     let body = t.announce_query(&query(&h, 3, 100, ""), LOCAL);
     let mut peers = compact_peers(&body);
     peers.sort();
@@ -174,7 +212,8 @@ fn non_compact_reply_lists_dictionaries() {
 fn unknown_torrents_and_settings_changes() {
     let h = InfoHash([12; 20]);
     let t = tracker_with(h, TrackerSettings::default());
-    let reason = failure_reason(&t.announce_query(&query(&InfoHash([13; 20]), 1, 1, ""), LOCAL)).unwrap();
+    let reason =
+        failure_reason(&t.announce_query(&query(&InfoHash([13; 20]), 1, 1, ""), LOCAL)).unwrap();
     assert!(reason.contains("unknown info_hash"), "{reason}");
     t.set_settings(TrackerSettings {
         interval: Duration::from_secs(120),
@@ -208,12 +247,21 @@ async fn malformed_http_announces_get_bencoded_failures_not_500() {
     let hash = enc(h.as_bytes());
     let cases = [
         (format!("peer_id={id}&port=6881"), "info_hash"),
-        (format!("info_hash={}&peer_id={id}&port=6881", enc(&[1; 21])), "info_hash"),
-        (format!("info_hash={hash}&peer_id=short&port=6881"), "peer_id"),
+        (
+            format!("info_hash={}&peer_id={id}&port=6881", enc(&[1; 21])),
+            "info_hash",
+        ),
+        (
+            format!("info_hash={hash}&peer_id=short&port=6881"),
+            "peer_id",
+        ),
         (format!("info_hash={hash}&peer_id={id}&port=99999"), "port"),
         (format!("info_hash={hash}&peer_id={id}&port=abc"), "port"),
         (format!("info_hash={hash}&peer_id={id}"), "port"),
-        (format!("info_hash={hash}&peer_id={id}&port=1&left=-5"), "left"),
+        (
+            format!("info_hash={hash}&peer_id={id}&port=1&left=-5"),
+            "left",
+        ),
         ("%%%".to_string(), "info_hash"),
         (String::new(), "info_hash"),
     ];
@@ -229,7 +277,9 @@ async fn malformed_http_announces_get_bencoded_failures_not_500() {
         assert!(reason.contains(field), "query {q}: {reason}");
     }
     let ok = client
-        .get(format!("http://{addr}/announce?info_hash={hash}&peer_id={id}&port=6881&left=5"))
+        .get(format!(
+            "http://{addr}/announce?info_hash={hash}&peer_id={id}&port=6881&left=5"
+        ))
         .send()
         .await
         .unwrap()
@@ -237,7 +287,10 @@ async fn malformed_http_announces_get_bencoded_failures_not_500() {
         .await
         .unwrap();
     assert_eq!(failure_reason(&ok), None);
-    assert_eq!(compact_peers(&ok), vec![SEEDER.parse::<SocketAddr>().unwrap()]);
+    assert_eq!(
+        compact_peers(&ok),
+        vec![SEEDER.parse::<SocketAddr>().unwrap()]
+    );
     let scrape = client
         .get(format!("http://{addr}/scrape?info_hash=abc"))
         .send()
@@ -245,6 +298,12 @@ async fn malformed_http_announces_get_bencoded_failures_not_500() {
         .unwrap();
     assert_eq!(scrape.status(), 200);
     assert!(failure_reason(&scrape.bytes().await.unwrap()).is_some());
-    assert_eq!(t.peer_counts(&h), Some(PeerCounts { downloading: 1, seeding: 0 }));
+    assert_eq!(
+        t.peer_counts(&h),
+        Some(PeerCounts {
+            downloading: 1,
+            seeding: 0
+        })
+    );
     server.abort();
 }
