@@ -1,0 +1,93 @@
+//! SNMP v2c (csnmp) towards the switch being discovered, and nothing else.
+
+use super::{Scope, block_on, same_host};
+use crate::wasm::bindings::snmp::{Value, Varbind};
+use csnmp::{ObjectIdentifier, ObjectValue, Snmp2cClient};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+pub enum Operation {
+    Get(Vec<String>),
+    Walk(String),
+    BulkWalk(String, u32),
+}
+
+pub fn request(
+    scope: &Scope,
+    target: &str,
+    op: Operation,
+    timeout: Duration,
+) -> Result<Vec<Varbind>, String> {
+    let Scope::Switch(switch) = scope else {
+        return Err("SNMP is only available to switch-discovery plugins".into());
+    };
+    if !same_host(target, &switch.address) {
+        return Err(format!(
+            "SNMP to {target} denied: this plugin may only reach switch {} at {}",
+            switch.name, switch.address
+        ));
+    }
+    let ip: IpAddr = switch.address.trim_matches(['[', ']']).parse().map_err(|_| {
+        format!(
+            "switch {} has address '{}', which is not an IP address",
+            switch.name, switch.address
+        )
+    })?;
+    let addr = SocketAddr::new(ip, switch.port.unwrap_or(161));
+    let community = switch.community.clone().into_bytes();
+    let parse = |oid: &str| {
+        oid.trim_start_matches('.')
+            .parse::<ObjectIdentifier>()
+            .map_err(|e| format!("'{oid}' is not a numeric OID: {e:?}"))
+    };
+    let op = match op {
+        Operation::Get(oids) => Op::Get(oids.iter().map(|o| parse(o)).collect::<Result<_, _>>()?),
+        Operation::Walk(oid) => Op::Walk(parse(&oid)?),
+        Operation::BulkWalk(oid, reps) => Op::BulkWalk(parse(&oid)?, reps.clamp(1, 100)),
+    };
+    let result = block_on(async move {
+        let bind: SocketAddr = if ip.is_ipv4() {
+            "0.0.0.0:0".parse().expect("literal")
+        } else {
+            "[::]:0".parse().expect("literal")
+        };
+        let client = Snmp2cClient::new(addr, community, Some(bind), Some(timeout), 1)
+            .await
+            .map_err(|e| format!("SNMP to {addr}: {e}"))?;
+        let values: BTreeMap<ObjectIdentifier, ObjectValue> = match op {
+            Op::Get(oids) => client.get_multiple(oids).await,
+            Op::Walk(oid) => client.walk(oid).await,
+            Op::BulkWalk(oid, reps) => client.walk_bulk(oid, reps).await,
+        }
+        .map_err(|e| format!("SNMP to {addr}: {e}"))?;
+        Ok::<_, String>(values)
+    })??;
+    Ok(result
+        .into_iter()
+        .map(|(oid, value)| Varbind {
+            oid: oid.to_string(),
+            value: convert(value),
+        })
+        .collect())
+}
+
+enum Op {
+    Get(Vec<ObjectIdentifier>),
+    Walk(ObjectIdentifier),
+    BulkWalk(ObjectIdentifier, u32),
+}
+
+fn convert(value: ObjectValue) -> Value {
+    match value {
+        ObjectValue::Integer(i) => Value::Integer(i.into()),
+        ObjectValue::String(s) => Value::Octets(s),
+        ObjectValue::ObjectId(o) => Value::ObjectId(o.to_string()),
+        ObjectValue::IpAddress(a) => Value::IpAddress(a.to_string()),
+        ObjectValue::Counter32(c) => Value::Counter32(c),
+        ObjectValue::Unsigned32(u) => Value::Unsigned32(u),
+        ObjectValue::TimeTicks(t) => Value::Timeticks(t),
+        ObjectValue::Opaque(o) => Value::Opaque(o),
+        ObjectValue::Counter64(c) => Value::Counter64(c),
+    }
+}

@@ -1,0 +1,278 @@
+//! The wasmtime side: one engine, one linker per world (only that world's imports plus an empty
+//! WASI), components compiled once and cached by content hash, a fresh store per call.
+
+pub mod bindings;
+mod cache;
+pub(crate) mod convert;
+pub(crate) mod state;
+
+use crate::error::{PluginError, Result};
+use bindings::{bmc_hook, discovery_hook, partition_hook, post_install_hook, power_hook};
+use luna_proto::plugin::Hook;
+use state::CallState;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+/// Contract versions this host runs. A 0.2 host keeps 0.1 here and adds its own (wit/README.md).
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
+
+pub struct WasmEngine {
+    engine: Engine,
+    linkers: HashMap<Hook, Linker<CallState>>,
+    cache: cache::ComponentCache,
+}
+
+/// A compiled, linked component ready to instantiate (cheap to clone).
+#[derive(Clone)]
+pub struct WasmPlugin {
+    pub hook: Hook,
+    pub version: String,
+    pre: InstancePre<CallState>,
+    exports: HookExports,
+}
+
+#[derive(Clone)]
+enum HookExports {
+    Partition(partition_hook::GuestIndices),
+    PostInstall(post_install_hook::GuestIndices),
+    BmcSetup(bmc_hook::GuestIndices),
+    SwitchDiscovery(discovery_hook::GuestIndices),
+    Power(power_hook::GuestIndices),
+}
+
+/// The loaded export of one hook, for one instance.
+pub enum HookGuest {
+    Partition(partition_hook::Guest),
+    PostInstall(post_install_hook::Guest),
+    BmcSetup(bmc_hook::Guest),
+    SwitchDiscovery(discovery_hook::Guest),
+    Power(power_hook::Guest),
+}
+
+fn interface_of(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Partition => "partition-hook",
+        Hook::PostInstall => "post-install-hook",
+        Hook::BmcSetup => "bmc-hook",
+        Hook::SwitchDiscovery => "discovery-hook",
+        Hook::Power => "power-hook",
+    }
+}
+
+impl WasmEngine {
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)
+            .map_err(|e| PluginError::Runtime(format!("cannot start wasmtime: {e}")))?;
+        let mut linkers = HashMap::new();
+        for hook in Hook::ALL {
+            linkers.insert(hook, world_linker(&engine, hook)?);
+        }
+        let cache = cache::ComponentCache::new(&engine, cache_dir);
+        Ok(WasmEngine {
+            engine,
+            linkers,
+            cache,
+        })
+    }
+
+    /// Compile (or fetch from cache), find the one hook the component exports, and link it
+    /// against that hook's world; any import outside the world is refused here.
+    pub fn load(&self, file: &str, sha256: &str, bytes: &[u8]) -> Result<WasmPlugin> {
+        let component = self.cache.get_or_compile(&self.engine, sha256, bytes, file)?;
+        let (hook, version) = self.detect_hook(file, &component)?;
+        let linker = &self.linkers[&hook];
+        let pre = linker.instantiate_pre(&component).map_err(|e| PluginError::Invalid {
+            file: file.into(),
+            reason: format!(
+                "it imports something world {} does not provide ({}); a {} plugin may import only log, config{}",
+                hook.world(),
+                root_message(&e),
+                hook.world(),
+                match hook {
+                    Hook::SwitchDiscovery => " and snmp",
+                    Hook::Power => ", ipmi and http",
+                    _ => "",
+                }
+            ),
+        })?;
+        let exports = HookExports::new(hook, &pre).map_err(|e| PluginError::Invalid {
+            file: file.into(),
+            reason: format!(
+                "its {} export does not match luna:provision@{version}: {}",
+                interface_of(hook),
+                root_message(&e)
+            ),
+        })?;
+        Ok(WasmPlugin {
+            hook,
+            version,
+            pre,
+            exports,
+        })
+    }
+
+    fn detect_hook(&self, file: &str, component: &Component) -> Result<(Hook, String)> {
+        let ty = component.component_type();
+        let mut found = Vec::new();
+        let mut names = Vec::new();
+        for (name, _) in ty.exports(&self.engine) {
+            names.push(name.to_string());
+            let Some(rest) = name.strip_prefix("luna:provision/") else {
+                continue;
+            };
+            let (iface, version) = rest.split_once('@').unwrap_or((rest, ""));
+            if let Some(hook) = Hook::ALL.into_iter().find(|h| interface_of(*h) == iface) {
+                found.push((hook, version.to_string()));
+            }
+        }
+        match found.as_slice() {
+            [(hook, version)] => {
+                if !SUPPORTED_VERSIONS
+                    .iter()
+                    .any(|v| version == v || version.starts_with(&format!("{v}.")))
+                {
+                    return Err(PluginError::Invalid {
+                        file: file.into(),
+                        reason: format!(
+                            "it was built against luna:provision@{version}, this host runs {}; rebuild it with a matching luna-sdk",
+                            SUPPORTED_VERSIONS.join(", ")
+                        ),
+                    });
+                }
+                Ok((*hook, version.clone()))
+            }
+            [] => Err(PluginError::Invalid {
+                file: file.into(),
+                reason: format!(
+                    "it exports none of the known worlds (partitioner, post-install, bmc, switch-discovery, power); its exports are [{}]. Build it with luna-sdk and export_plugin!",
+                    names.join(", ")
+                ),
+            }),
+            _ => Err(PluginError::Invalid {
+                file: file.into(),
+                reason: "it exports more than one hook; build one plugin per hook".into(),
+            }),
+        }
+    }
+
+    /// Run one hook call in a fresh store with the given fuel. `call` gets the instance's hook
+    /// export and returns the guest's own `Result<T, String>`.
+    pub fn call<T>(
+        &self,
+        plugin: &WasmPlugin,
+        state: CallState,
+        fuel: u64,
+        call: impl FnOnce(&mut Store<CallState>, &HookGuest) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store
+            .set_fuel(fuel)
+            .map_err(|e| PluginError::Runtime(e.to_string()))?;
+        let outcome = plugin
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| plugin.exports.load(&mut store, &instance))
+            .and_then(|guest| call(&mut store, &guest));
+        let data = store.data();
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(PluginError::Failed {
+                plugin: data.plugin.to_string(),
+                hook: data.hook,
+                subject: data.subject.clone(),
+                message,
+            }),
+            Err(err) => Err(classify(err, data)),
+        }
+    }
+}
+
+/// Turn a wasmtime error into the error an operator should see.
+fn classify(err: wasmtime::Error, data: &CallState) -> PluginError {
+    let (plugin, hook, subject) = (data.plugin.to_string(), data.hook, data.subject.clone());
+    if data.limiter.exceeded {
+        return PluginError::MemoryLimit {
+            plugin,
+            hook,
+            subject,
+            limit_mib: (data.limiter.limit >> 20) as u64,
+        };
+    }
+    if err.chain().any(|e| e.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel)) {
+        return PluginError::CpuBudget {
+            plugin,
+            hook,
+            subject,
+        };
+    }
+    PluginError::Trap {
+        plugin,
+        hook,
+        subject,
+        message: root_message(&err),
+    }
+}
+
+/// The top of a wasmtime error is often only a backtrace: report the trap or the root cause.
+fn root_message(err: &wasmtime::Error) -> String {
+    if let Some(trap) = err.chain().find_map(|e| e.downcast_ref::<Trap>()) {
+        return trap.to_string();
+    }
+    err.chain()
+        .last()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| err.to_string())
+}
+
+fn world_linker(engine: &Engine, hook: Hook) -> Result<Linker<CallState>> {
+    use bindings::{config, http, ipmi, log, snmp};
+    let mut linker = Linker::new(engine);
+    let link = |r: wasmtime::Result<()>| {
+        r.map_err(|e| PluginError::Runtime(format!("linking world {}: {e}", hook.world())))
+    };
+    // Rust's std for wasm32-wasip2 imports WASI; the context given per call is empty.
+    link(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
+    link(log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+    link(config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+    match hook {
+        Hook::SwitchDiscovery => link(snmp::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?,
+        Hook::Power => {
+            link(ipmi::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            link(http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+        }
+        Hook::Partition | Hook::PostInstall | Hook::BmcSetup => {}
+    }
+    Ok(linker)
+}
+
+impl HookExports {
+    fn new(hook: Hook, pre: &InstancePre<CallState>) -> wasmtime::Result<Self> {
+        Ok(match hook {
+            Hook::Partition => HookExports::Partition(partition_hook::GuestIndices::new(pre)?),
+            Hook::PostInstall => {
+                HookExports::PostInstall(post_install_hook::GuestIndices::new(pre)?)
+            }
+            Hook::BmcSetup => HookExports::BmcSetup(bmc_hook::GuestIndices::new(pre)?),
+            Hook::SwitchDiscovery => {
+                HookExports::SwitchDiscovery(discovery_hook::GuestIndices::new(pre)?)
+            }
+            Hook::Power => HookExports::Power(power_hook::GuestIndices::new(pre)?),
+        })
+    }
+
+    fn load(&self, store: &mut Store<CallState>, instance: &Instance) -> wasmtime::Result<HookGuest> {
+        Ok(match self {
+            HookExports::Partition(i) => HookGuest::Partition(i.load(store, instance)?),
+            HookExports::PostInstall(i) => HookGuest::PostInstall(i.load(store, instance)?),
+            HookExports::BmcSetup(i) => HookGuest::BmcSetup(i.load(store, instance)?),
+            HookExports::SwitchDiscovery(i) => HookGuest::SwitchDiscovery(i.load(store, instance)?),
+            HookExports::Power(i) => HookGuest::Power(i.load(store, instance)?),
+        })
+    }
+}
