@@ -101,35 +101,49 @@ pub fn chain_script(luna_url: &str) -> Result<String, ScriptError> {
     Ok(format!("#!ipxe\n{}", gather_and_chain(luna_url)))
 }
 
-/// For a machine that matches no node: tell the operator how to claim it and retry every 10 s.
+/// For a machine that matches no node: tell the operator how to claim it, offer to type a node
+/// name at the console (like the original's menu; sent as `claim=`), else retry every 10 s.
 pub fn unknown_script(luna_url: &str, mac: Option<MacAddress>) -> Result<String, ScriptError> {
     check_word("Luna URL", luna_url)?;
     let shown = mac.map_or_else(|| "${mac}".to_string(), |m| m.to_string());
     Ok(format!(
         "#!ipxe\n\
          echo Luna: machine {shown} (serial ${{smbios/serial}}) is not a known node.\n\
-         echo Luna: claim it with `luna node change NAME --mac {shown}` or `luna node claim`;\n\
-         echo Luna: it is listed by `luna node unknown`. Retrying in 10 s.\n\
-         sleep 10\n\
-         {}",
-        gather_and_chain(luna_url)
+         echo Luna: claim it with `luna node change NAME --mac {shown}` or `luna node claim`,\n\
+         echo Luna: it is listed by `luna node unknown`.\n\
+         {gather}\
+         prompt --key c --timeout 10000 Luna: press c to name this node here, or wait 10 s to retry && goto luna-claim ||\n\
+         {retry}\n\
+         :luna-claim\n\
+         echo -n Luna: node name: && read luna-node\n\
+         {retry}&claim=${{luna-node:uristring}}\n",
+        gather = gather(),
+        retry = chain_line(luna_url),
     ))
 }
 
 /// iPXE commands that collect the boot MAC, every NIC's MAC, the SMBIOS serial and the platform,
 /// and chain the boot endpoint with them.
 fn gather_and_chain(luna_url: &str) -> String {
+    format!("{}{}\n", gather(), chain_line(luna_url))
+}
+
+/// Collects every NIC's MAC into `luna-macs` (comma-separated).
+fn gather() -> &'static str {
+    "set luna-i:int32 0\n\
+     set luna-macs\n\
+     :luna-nic\n\
+     isset ${net${luna-i}/mac} || goto luna-nics-done\n\
+     set luna-macs ${luna-macs}${net${luna-i}/mac:hexhyp},\n\
+     inc luna-i\n\
+     goto luna-nic\n\
+     :luna-nics-done\n"
+}
+
+fn chain_line(luna_url: &str) -> String {
     let base = luna_url.trim_end_matches('/');
     format!(
-        "set luna-i:int32 0\n\
-         set luna-macs\n\
-         :luna-nic\n\
-         isset ${{net${{luna-i}}/mac}} || goto luna-nics-done\n\
-         set luna-macs ${{luna-macs}}${{net${{luna-i}}/mac:hexhyp}},\n\
-         inc luna-i\n\
-         goto luna-nic\n\
-         :luna-nics-done\n\
-         chain --replace --autofree {base}/boot/ipxe?mac=${{mac:hexhyp}}&macs=${{luna-macs}}&serial=${{smbios/serial:uristring}}&platform=${{platform}}\n"
+        "chain --replace --autofree {base}/boot/ipxe?mac=${{mac:hexhyp}}&macs=${{luna-macs}}&serial=${{smbios/serial:uristring}}&platform=${{platform}}"
     )
 }
 
@@ -140,6 +154,7 @@ pub fn boot_request(
     macs: Option<&str>,
     serial: Option<&str>,
     platform: Option<&str>,
+    claim: Option<&str>,
 ) -> Result<BootRequest, ScriptError> {
     let parse = |param: &'static str, s: &str| {
         s.parse::<MacAddress>().map_err(|e| ScriptError::BadParam {
@@ -179,6 +194,7 @@ pub fn boot_request(
         macs: all,
         serial: clean(serial),
         platform: clean(platform),
+        claim: clean(claim),
     })
 }
 
@@ -270,7 +286,9 @@ mod tests {
     #[test]
     fn unknown_script_retries_and_reports_identity() {
         let s = unknown_script("http://10.99.1.1:7050", None).unwrap();
-        assert!(s.contains("sleep 10"));
+        assert!(s.contains("prompt --key c --timeout 10000 "));
+        assert!(s.contains("&claim=${luna-node:uristring}\n"));
+        assert_eq!(s.matches(":luna-nic\n").count(), 1, "labels must be unique");
         assert!(s.contains("luna node unknown"));
         assert!(
             s.contains(
@@ -289,12 +307,14 @@ mod tests {
             Some("52-54-00-aa-00-02,52-54-00-aa-00-01,"),
             Some(" SN 123 "),
             Some("efi"),
+            Some("node007"),
         )
         .unwrap();
+        assert_eq!(r.claim.as_deref(), Some("node007"));
         assert_eq!(r.mac.unwrap().to_string(), "52:54:00:aa:00:01");
         assert_eq!(r.macs.len(), 2);
         assert_eq!(r.serial.as_deref(), Some("SN 123"));
-        let err = boot_request(Some("nope"), None, None, None).unwrap_err();
+        let err = boot_request(Some("nope"), None, None, None, None).unwrap_err();
         assert!(err.to_string().contains("parameter mac"), "{err}");
     }
 }

@@ -197,7 +197,8 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
     let unknown_query = format!("/boot/ipxe?mac={}", UNKNOWN_MAC.replace(':', "-"));
     let (mut booted, mut unknown_seen) = (false, false);
     while Instant::now() < deadline && !(booted && unknown_seen) {
-        booted = known.serial_text().contains("LUNA-TEST-MARKER");
+        // The end token: the serial file may hold half a line while QEMU writes it.
+        booted = known.serial_text().contains("LUNA-TEST-END");
         unknown_seen = log
             .lock()
             .unwrap()
@@ -214,7 +215,7 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
     );
     let marker = serial
         .lines()
-        .find(|l| l.contains("LUNA-TEST-MARKER"))
+        .find(|l| l.contains("LUNA-TEST-END"))
         .unwrap();
     assert!(marker.contains("luna.node=node001"), "{marker}");
     assert!(
@@ -263,7 +264,7 @@ fn bridge_lab(server_cidr: &str) -> (Netns, Netns) {
 fn boot_site(luna_url: &str, kernel: &Path, log: Arc<Mutex<Vec<String>>>) -> BootSite {
     let init = "#!/bin/busybox sh\n\
                 /bin/busybox mount -t proc proc /proc\n\
-                /bin/busybox echo \"LUNA-TEST-MARKER $(/bin/busybox cat /proc/cmdline)\"\n\
+                /bin/busybox echo \"LUNA-TEST-MARKER $(/bin/busybox cat /proc/cmdline) LUNA-TEST-END\"\n\
                 /bin/busybox poweroff -f\n";
     let initramfs = support::initramfs::build(&std::fs::read("/bin/busybox").unwrap(), init);
     BootSite {
@@ -285,7 +286,7 @@ fn wait_for_marker(vm: &Vm, seconds: u64) -> Option<String> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < deadline {
         let text = vm.serial_text();
-        if let Some(line) = text.lines().find(|l| l.contains("LUNA-TEST-MARKER")) {
+        if let Some(line) = text.lines().find(|l| l.contains("LUNA-TEST-END")) {
             return Some(line.to_string());
         }
         std::thread::sleep(Duration::from_millis(500));

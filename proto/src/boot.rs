@@ -133,6 +133,9 @@ pub struct BootRequest {
     /// iPXE's platform (`pcbios` or `efi`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Node name an operator typed at the unknown machine's console, to bind this MAC to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
 }
 
 /// A machine that network-booted but matched no node: listed by `luna node unknown`.

@@ -70,7 +70,13 @@ impl BootSite {
         let script = if get("mac").is_none() {
             chain_script(&self.luna_url)
         } else {
-            match boot_request(get("mac"), get("macs"), get("serial"), get("platform")) {
+            match boot_request(
+                get("mac"),
+                get("macs"),
+                get("serial"),
+                get("platform"),
+                get("claim"),
+            ) {
                 Ok(req) => match req.mac.and_then(|m| self.nodes.get(&m).map(|n| (m, n))) {
                     Some((mac, node)) => install_script(&InstallBoot {
                         luna_url: self.luna_url.clone(),
