@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn tool(path: &str, package: &str) -> bool {
-    if !Path::new(path).exists() {
-        eprintln!("skipping: {path} not installed (apt-get install {package})");
-        return false;
-    }
+    assert!(
+        Path::new(path).exists(),
+        "{path} is not installed: apt-get install {package}"
+    );
     true
 }
 

@@ -142,12 +142,9 @@ fn qemu_vm_pxe_boots_the_node_kernel_and_unknown_vm_gets_the_retry_script() {
     {
         return;
     }
-    let Some(kernel) = kernel() else {
-        eprintln!(
-            "skipping QEMU PXE test: no kernel (set LUNA_TEST_KERNEL or allow apt-get download)"
-        );
-        return;
-    };
+    let kernel = kernel().expect(
+        "no kernel for the VM: set LUNA_TEST_KERNEL, or let the test `apt-get download` linux-image-cloud-amd64's kernel",
+    );
     let dir = tempfile::tempdir().unwrap();
     let (srv, sw) = bridge_lab("10.99.5.1/24");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -305,12 +302,9 @@ fn qemu_vm_boots_through_proxy_dhcp_next_to_a_site_dhcp_server() {
     {
         return;
     }
-    let Some(kernel) = kernel() else {
-        eprintln!(
-            "skipping QEMU proxyDHCP test: no kernel (set LUNA_TEST_KERNEL or allow apt-get download)"
-        );
-        return;
-    };
+    let kernel = kernel().expect(
+        "no kernel for the VM: set LUNA_TEST_KERNEL, or let the test `apt-get download` linux-image-cloud-amd64's kernel",
+    );
     let dir = tempfile::tempdir().unwrap();
     let (srv, sw) = bridge_lab("10.99.6.1/24");
     let site_ns = Netns::new("site");

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 
 fn have_tftp() -> bool {
-    if !Path::new("/usr/bin/tftp").exists() {
-        eprintln!("skipping: tftp client not installed (apt-get install tftp-hpa)");
-        return false;
-    }
+    assert!(
+        Path::new("/usr/bin/tftp").exists(),
+        "the tftp client is not installed: apt-get install tftp-hpa"
+    );
     true
 }
 
@@ -170,10 +170,11 @@ async fn garbage_packets_do_not_stop_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_debian_ipxe_binaries_from_the_default_root() {
     let default = Path::new(luna_boot::tftp::DEFAULT_TFTP_ROOT);
-    if !have_tftp() || !default.join("undionly.kpxe").exists() {
-        eprintln!("skipping: Debian's ipxe package is not installed (apt-get install ipxe)");
-        return;
-    }
+    assert!(have_tftp());
+    assert!(
+        default.join("undionly.kpxe").exists(),
+        "Debian's iPXE binaries are missing: apt-get install ipxe"
+    );
     let server = TftpServer::start(TftpConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         ..TftpConfig::default()

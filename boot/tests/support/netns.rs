@@ -14,15 +14,13 @@ pub fn can_run(test: &str) -> bool {
     true
 }
 
-/// Whether `tool` is installed; prints the package to install when not.
+/// `tool` must be installed: a missing tool fails the test (it must not pass by skipping).
 pub fn have_tool(tool: &str, package: &str) -> bool {
     let found = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
         .iter()
         .any(|d| Path::new(d).join(tool).exists());
-    if !found {
-        eprintln!("skipping: {tool} not installed (apt-get install {package})");
-    }
-    found
+    assert!(found, "{tool} is not installed: apt-get install {package}");
+    true
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
