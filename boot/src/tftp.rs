@@ -100,8 +100,9 @@ impl TftpServer {
         self.local_addr
     }
 
-    pub fn stats(&self) -> &TftpStats {
-        &self.stats
+    /// Live counters (shareable with a metrics endpoint).
+    pub fn stats(&self) -> Arc<TftpStats> {
+        self.stats.clone()
     }
 }
 

@@ -713,7 +713,17 @@ mod tests {
             x
         };
         let mut decoded = 0;
-        for i in 0..100_000 {
+        // LUNA_FUZZ_SECS runs the loop for that long instead (e.g. 60 for a one-minute fuzz).
+        let until = std::env::var("LUNA_FUZZ_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(|secs| std::time::Instant::now() + std::time::Duration::from_secs(secs));
+        let mut i = 0usize;
+        while match until {
+            Some(t) => std::time::Instant::now() < t,
+            None => i < 100_000,
+        } {
+            i += 1;
             let mut p = seeds[i % seeds.len()].clone();
             for _ in 0..(next() % 8) {
                 let at = (next() as usize) % p.len();
@@ -732,6 +742,7 @@ mod tests {
                 }
             }
         }
+        eprintln!("fuzz: {i} mutated packets, {decoded} decoded and handled");
         assert!(
             decoded > 1000,
             "mutations should still decode often ({decoded})"
