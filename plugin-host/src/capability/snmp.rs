@@ -2,7 +2,8 @@
 
 use super::{Scope, block_on, same_host};
 use crate::wasm::bindings::snmp::{Value, Varbind};
-use csnmp::{ObjectIdentifier, ObjectValue, Snmp2cClient};
+use csnmp::message::BindingValue;
+use csnmp::{ObjectIdentifier, ObjectValue, Snmp2cClient, SnmpClientError};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub fn request(
     let parse = |oid: &str| {
         oid.trim_start_matches('.')
             .parse::<ObjectIdentifier>()
-            .map_err(|e| format!("'{oid}' is not a numeric OID: {e:?}"))
+            .map_err(|e| format!("'{oid}' is not a numeric OID: {e}"))
     };
     let op = match op {
         Operation::Get(oids) => Op::Get(oids.iter().map(|o| parse(o)).collect::<Result<_, _>>()?),
@@ -57,7 +58,7 @@ pub fn request(
             .map_err(|e| format!("SNMP to {addr}: {e}"))?;
         let values: BTreeMap<ObjectIdentifier, ObjectValue> = match op {
             Op::Get(oids) => client.get_multiple(oids).await,
-            Op::Walk(oid) => client.walk(oid).await,
+            Op::Walk(oid) => walk(&client, oid).await,
             Op::BulkWalk(oid, reps) => client.walk_bulk(oid, reps).await,
         }
         .map_err(|e| format!("SNMP to {addr}: {e}"))?;
@@ -70,6 +71,42 @@ pub fn request(
             value: convert(value),
         })
         .collect())
+}
+
+/// GETNEXT walk. csnmp's own `walk` fails when the subtree is the last one of the agent's MIB
+/// view (the final answer, endOfMibView on the same OID, is reported as a "preceding value"), so
+/// the end of the view is recognised here.
+async fn walk(
+    client: &Snmp2cClient,
+    top: ObjectIdentifier,
+) -> Result<BTreeMap<ObjectIdentifier, ObjectValue>, SnmpClientError> {
+    let mut found = BTreeMap::new();
+    let mut current = top;
+    loop {
+        match client.get_next(current).await {
+            Ok((oid, value)) => {
+                if !top.is_prefix_of_or_equal(&oid) || oid <= current {
+                    break;
+                }
+                found.insert(oid, value);
+                current = oid;
+            }
+            Err(SnmpClientError::FailedBinding { binding })
+                if matches!(binding.value, BindingValue::EndOfMibView) =>
+            {
+                break;
+            }
+            Err(SnmpClientError::PrecedingValue { obtained, .. })
+                if obtained
+                    .iter()
+                    .all(|b| matches!(b.value, BindingValue::EndOfMibView)) =>
+            {
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
 }
 
 enum Op {
