@@ -37,6 +37,8 @@ pub struct ImageDownload {
     session: Arc<Session>,
     /// The random-offset streams that spread piece order (see `fronts`); stopped on drop.
     _fronts: tokio::task::JoinSet<()>,
+    /// Wakes idle peer connections while downloading (see `waker`).
+    waker: tokio::task::JoinHandle<()>,
     handle: Arc<ManagedTorrent>,
     info_hash: InfoHash,
     data_file: PathBuf,
@@ -147,7 +149,12 @@ impl ImageDownload {
             .await
             .with_context(|| format!("checking the data already in {}", opts.work_dir.display()))?;
         let total = handle.stats().total_bytes;
+        let pieces = handle
+            .with_metadata(|m| m.lengths().total_pieces() as usize)
+            .map_err(|e| anyhow!("reading the torrent's piece count: {e:#}"))?;
+        let waker = crate::waker::start_waker(handle.clone(), listen, got, pieces);
         Ok(ImageDownload {
+            waker,
             _fronts: crate::fronts::start_fronts(&handle, total),
             data_file: opts.work_dir.join(name),
             session,
@@ -224,6 +231,7 @@ impl ImageDownload {
 
     /// Stops seeding and closes the session. The downloaded file stays.
     pub async fn stop(self) {
+        self.waker.abort();
         let _ = self
             .session
             .delete(self.handle.info_hash().into(), false)

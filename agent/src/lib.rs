@@ -5,6 +5,7 @@ pub mod download;
 pub mod fetch;
 pub mod fronts;
 pub mod report;
+pub mod waker;
 
 pub use download::{DownloadOptions, ImageDownload};
 pub use fetch::{FetchOptions, FetchOutcome, fetch};

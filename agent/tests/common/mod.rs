@@ -151,8 +151,22 @@ pub fn spawn_agent(
         .arg(format!("http://{}/report", host.addr))
         .arg("--announce-every")
         .arg("1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(Stdio::piped());
+    // LUNA_TEST_AGENT_LOG=DIR keeps each agent's log (with LUNA_LOG=librqbit=debug, say).
+    match std::env::var_os("LUNA_TEST_AGENT_LOG") {
+        Some(dir) => {
+            let name = out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let f = std::fs::File::create(Path::new(&dir).join(format!("{name}.log")))
+                .expect("agent log file");
+            cmd.stderr(f);
+        }
+        None => {
+            cmd.stderr(Stdio::piped());
+        }
+    }
     for p in peers {
         cmd.arg("--seed-peer").arg(p.to_string());
     }

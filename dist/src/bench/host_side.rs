@@ -22,6 +22,8 @@ pub const SEED_PORT: u16 = 6881;
 
 pub struct HostSide {
     pub tracker: Tracker,
+    /// The seeder (its session runs on the host thread; stats can be read from anywhere).
+    pub seeder: TorrentSeeder,
     pub http: SocketAddr,
     pub seed: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -60,7 +62,7 @@ impl HostSide {
             tarball: Bytes::from(std::fs::read(torrent.with_extension("tar.zst"))?),
         };
         let ns_path = PathBuf::from("/run/netns").join(ns);
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<TorrentSeeder>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_tracker = tracker.clone();
         let torrent = torrent.to_path_buf();
@@ -118,7 +120,7 @@ impl HostSide {
                     .await;
                     match started {
                         Ok((seeder, server)) => {
-                            let _ = ready_tx.send(Ok(seeder.listen_addr()));
+                            let _ = ready_tx.send(Ok(seeder.clone()));
                             let _ = stop_rx.await;
                             server.abort();
                             seeder.stop().await;
@@ -129,8 +131,8 @@ impl HostSide {
                     }
                 });
             })?;
-        let seed = match ready_rx.recv_timeout(Duration::from_secs(180)) {
-            Ok(Ok(seed)) => seed,
+        let seeder = match ready_rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(Ok(seeder)) => seeder,
             Ok(Err(e)) => {
                 let _ = thread.join();
                 return Err(e.context("starting the benchmark host"));
@@ -139,8 +141,9 @@ impl HostSide {
         };
         Ok(HostSide {
             tracker,
+            seed: seeder.listen_addr(),
+            seeder,
             http: SocketAddr::from((HOST_IP, HTTP_PORT)),
-            seed,
             stop: Some(stop_tx),
             thread: Some(thread),
         })

@@ -42,6 +42,8 @@ pub struct Row {
     pub seconds: f64,
     /// S/B: the packed image size over the per-node link rate.
     pub limit_seconds: f64,
+    /// Image copies the host's link carried (N for HTTP; near 1 for a healthy swarm).
+    pub host_copies: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,8 @@ pub struct SwarmBenchOptions {
     pub busybox: PathBuf,
     /// Scratch directory (default: a temporary one, removed afterwards).
     pub work_dir: Option<PathBuf>,
+    /// Piece length in KiB (`None`: what `luna osimage pack` would pick).
+    pub piece_kib: Option<u32>,
     /// Shape what nodes send too (symmetric links like real NICs); the host's upload and
     /// every node's download are always shaped.
     pub shape_node_upload: bool,
@@ -73,6 +77,7 @@ impl SwarmBenchOptions {
             agent_binary: agent_binary.to_path_buf(),
             busybox: PathBuf::from(crate::sample_image::HOST_BUSYBOX),
             work_dir: None,
+            piece_kib: None,
             shape_node_upload: true,
         }
     }
@@ -131,12 +136,13 @@ pub async fn run_swarm_bench(
     );
     let mut pack = PackOptions::new("bench", &tree, &images, &url);
     pack.zstd_level = 1;
+    pack.piece_length = opts.piece_kib.map(|k| k * 1024);
     let packed = ImagePacker::new(pack).pack(|_| {}).await?;
     let sha256 = crate::manifest::sha256_file(&packed.tarball)?;
     let limit = packed.size as f64 * 8.0 / (f64::from(opts.link_mbit) * 1e6);
 
     let max_nodes = *opts.nodes.iter().max().unwrap_or(&1);
-    let prefix = format!("lb{}", std::process::id() % 100_000);
+    let prefix = format!("lunabench{}", std::process::id());
     let net = SwarmNet::create(&prefix, max_nodes, opts.link_mbit, opts.shape_node_upload)?;
     let host = HostSide::start(
         &net.host_ns(),
@@ -151,6 +157,10 @@ pub async fn run_swarm_bench(
             host.tracker.remove_torrent(&packed.info_hash);
             host.tracker.add_torrent(packed.info_hash, vec![host.seed]);
             let run_dir = work.join(format!("run-{mode}-{n}"));
+            let uploaded_before = host
+                .seeder
+                .get(&packed.info_hash)
+                .map_or(0, |i| i.uploaded_bytes);
             let seconds = run_once(
                 opts,
                 &net,
@@ -164,11 +174,22 @@ pub async fn run_swarm_bench(
             )
             .await?;
             let _ = std::fs::remove_dir_all(&run_dir);
+            let host_copies = match mode {
+                BenchMode::Http => n as f64,
+                BenchMode::Torrent => {
+                    let after = host
+                        .seeder
+                        .get(&packed.info_hash)
+                        .map_or(0, |i| i.uploaded_bytes);
+                    after.saturating_sub(uploaded_before) as f64 / packed.size as f64
+                }
+            };
             let row = Row {
                 nodes: n,
                 mode,
                 seconds,
                 limit_seconds: limit,
+                host_copies,
             };
             on_row(&row);
             rows.push(row);
