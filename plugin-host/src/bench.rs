@@ -21,8 +21,16 @@ pub struct BenchReport {
 
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "warm WASM hook call:  {:.3} ms", self.wasm_call.as_secs_f64() * 1e3)?;
-        writeln!(f, "Rhai hook call:       {:.3} ms", self.rhai_call.as_secs_f64() * 1e3)?;
+        writeln!(
+            f,
+            "warm WASM hook call:  {:.3} ms",
+            self.wasm_call.as_secs_f64() * 1e3
+        )?;
+        writeln!(
+            f,
+            "Rhai hook call:       {:.3} ms",
+            self.rhai_call.as_secs_f64() * 1e3
+        )?;
         write!(
             f,
             "{} plans (partition + post-install) on {} threads: {:.2} s",
@@ -48,14 +56,19 @@ pub fn sample_node(i: usize) -> NodeContext {
             kernel_version: Some("6.1.0-28-amd64".into()),
             distribution: Some("debian".into()),
         },
-        firmware: if i % 2 == 0 {
+        firmware: if i.is_multiple_of(2) {
             BootFirmware::Uefi
         } else {
             BootFirmware::Bios
         },
         interfaces: vec![NodeInterface {
             name: "BOOTIF".into(),
-            mac: Some(format!("52:54:00:{:02x}:{:02x}:{:02x}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff)),
+            mac: Some(format!(
+                "52:54:00:{:02x}:{:02x}:{:02x}",
+                (i >> 16) & 0xff,
+                (i >> 8) & 0xff,
+                i & 0xff
+            )),
             addresses: vec![format!("10.141.{}.{}/16", (i + 1) / 256, (i + 1) % 256)],
             network: None,
         }],
@@ -90,9 +103,15 @@ pub fn run(
 ) -> Result<BenchReport> {
     let config = serde_json::json!({});
     let node = sample_node(0);
-    let wasm_call = mean(200, || runtime.partition_blocking(partitioner, &node, &config).map(drop))?;
+    let wasm_call = mean(200, || {
+        runtime
+            .partition_blocking(partitioner, &node, &config)
+            .map(drop)
+    })?;
     let rhai_call = mean(2000, || {
-        runtime.partition_blocking(rhai_partitioner, &node, &config).map(drop)
+        runtime
+            .partition_blocking(rhai_partitioner, &node, &config)
+            .map(drop)
     })?;
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -111,9 +130,11 @@ pub fn run(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().unwrap_or_else(|_| Err(crate::PluginError::Runtime("bench worker panicked".into()))))
+        workers.into_iter().try_for_each(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(crate::PluginError::Runtime("bench worker panicked".into()))
+            })
+        })
     })?;
     Ok(BenchReport {
         wasm_call,

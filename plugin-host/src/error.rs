@@ -23,7 +23,9 @@ pub enum PluginError {
         subject: String,
     },
 
-    #[error("plugin {plugin} hook {hook} for {subject} exceeded its memory limit of {limit_mib} MiB")]
+    #[error(
+        "plugin {plugin} hook {hook} for {subject} exceeded its memory limit of {limit_mib} MiB"
+    )]
     MemoryLimit {
         plugin: String,
         hook: Hook,

@@ -48,7 +48,9 @@ impl RhaiEngine {
         engine.set_max_map_size(limits.max_array_size);
         engine.disable_symbol("eval");
         engine.on_print(|text| tracing::info!(target: "luna::plugin::rhai", "{text}"));
-        engine.on_debug(|text, _, pos| tracing::debug!(target: "luna::plugin::rhai", "{pos}: {text}"));
+        engine.on_debug(
+            |text, _, pos| tracing::debug!(target: "luna::plugin::rhai", "{pos}: {text}"),
+        );
         RhaiEngine {
             engine,
             asts: Mutex::new(HashMap::new()),

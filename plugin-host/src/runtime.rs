@@ -140,7 +140,9 @@ impl PluginRuntime {
         if file_name.ends_with(".wasm") && !is_wasm {
             return Err(PluginError::Invalid {
                 file: file_name.into(),
-                reason: "it does not start with the WebAssembly magic bytes; is it really a .wasm file?".into(),
+                reason:
+                    "it does not start with the WebAssembly magic bytes; is it really a .wasm file?"
+                        .into(),
             });
         }
         if file_name.ends_with(".rhai") && is_wasm {
@@ -204,8 +206,12 @@ impl PluginRuntime {
         node: &NodeContext,
         config: &serde_json::Value,
     ) -> Result<PartitionPlan> {
-        let (inner, plugin, node, config) =
-            (self.inner.clone(), plugin.clone(), node.clone(), config.clone());
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
         off_executor(move || inner.partition(&plugin, &node, &config)).await
     }
 
@@ -234,8 +240,12 @@ impl PluginRuntime {
         node: &NodeContext,
         config: &serde_json::Value,
     ) -> Result<String> {
-        let (inner, plugin, node, config) =
-            (self.inner.clone(), plugin.clone(), node.clone(), config.clone());
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
         off_executor(move || inner.bmc_setup(&plugin, &node, &config)).await
     }
 
@@ -246,8 +256,12 @@ impl PluginRuntime {
         switch: &SwitchContext,
         config: &serde_json::Value,
     ) -> Result<Vec<PortEntry>> {
-        let (inner, plugin, switch, config) =
-            (self.inner.clone(), plugin.clone(), switch.clone(), config.clone());
+        let (inner, plugin, switch, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            switch.clone(),
+            config.clone(),
+        );
         off_executor(move || inner.discover(&plugin, &switch, &config)).await
     }
 
@@ -259,8 +273,12 @@ impl PluginRuntime {
         action: PowerAction,
         config: &serde_json::Value,
     ) -> Result<PowerState> {
-        let (inner, plugin, node, config) =
-            (self.inner.clone(), plugin.clone(), node.clone(), config.clone());
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
         off_executor(move || inner.power(&plugin, &node, action, &config)).await
     }
 
@@ -298,7 +316,9 @@ impl PluginRuntime {
 }
 
 /// A plugin call never runs on an async worker thread: a slow plugin must not stall the daemon.
-async fn off_executor<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn off_executor<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| PluginError::Runtime(format!("plugin call aborted: {e}")))?
@@ -329,7 +349,14 @@ fn to_dynamic<T: serde::Serialize>(value: &T, what: &str) -> Result<Dynamic> {
 }
 
 impl Inner {
-    fn state(&self, plugin: &Plugin, hook: Hook, subject: &str, config: &serde_json::Value, scope: Scope) -> CallState {
+    fn state(
+        &self,
+        plugin: &Plugin,
+        hook: Hook,
+        subject: &str,
+        config: &serde_json::Value,
+        scope: Scope,
+    ) -> CallState {
         CallState::new(
             plugin.name.clone(),
             hook,
@@ -350,13 +377,16 @@ impl Inner {
 
     fn validate_config(&self, plugin: &Plugin, config: &serde_json::Value) -> Result<()> {
         match &plugin.code {
-            Code::Rhai(r) => self
-                .rhai
-                .validate_config(r, &plugin.name, to_dynamic(config, "the configuration")?),
+            Code::Rhai(r) => {
+                self.rhai
+                    .validate_config(r, &plugin.name, to_dynamic(config, "the configuration")?)
+            }
             Code::Wasm(w) => {
                 let state = self.state(plugin, w.hook, "config validation", config, Scope::Nothing);
                 self.inner_validate(w, state).map_err(|e| match e {
-                    PluginError::Failed { plugin, message, .. } => PluginError::Config { plugin, message },
+                    PluginError::Failed {
+                        plugin, message, ..
+                    } => PluginError::Config { plugin, message },
                     other => other,
                 })
             }
@@ -364,26 +394,35 @@ impl Inner {
     }
 
     fn inner_validate(&self, w: &WasmPlugin, state: CallState) -> Result<()> {
-        self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-            HookGuest::Partition(g) => g.call_validate_config(store),
-            HookGuest::PostInstall(g) => g.call_validate_config(store),
-            HookGuest::BmcSetup(g) => g.call_validate_config(store),
-            HookGuest::SwitchDiscovery(g) => g.call_validate_config(store),
-            HookGuest::Power(g) => g.call_validate_config(store),
-        })
+        self.wasm
+            .call(w, state, self.config.fuel, |store, guest| match guest {
+                HookGuest::Partition(g) => g.call_validate_config(store),
+                HookGuest::PostInstall(g) => g.call_validate_config(store),
+                HookGuest::BmcSetup(g) => g.call_validate_config(store),
+                HookGuest::SwitchDiscovery(g) => g.call_validate_config(store),
+                HookGuest::Power(g) => g.call_validate_config(store),
+            })
     }
 
-    fn partition(&self, plugin: &Plugin, node: &NodeContext, config: &serde_json::Value) -> Result<PartitionPlan> {
+    fn partition(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        config: &serde_json::Value,
+    ) -> Result<PartitionPlan> {
         let hook = Hook::Partition;
         match &plugin.code {
             Code::Wasm(_) => {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
                 let node = convert::node(node);
-                self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-                    HookGuest::Partition(g) => Ok(g.call_partition(store, &node)?.map(convert::plan_from_wit)),
-                    _ => Err(mismatch()),
-                })
+                self.wasm
+                    .call(w, state, self.config.fuel, |store, guest| match guest {
+                        HookGuest::Partition(g) => {
+                            Ok(g.call_partition(store, &node)?.map(convert::plan_from_wit))
+                        }
+                        _ => Err(mismatch()),
+                    })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
@@ -418,16 +457,20 @@ impl Inner {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
                 let (node, layout) = (convert::node(node), convert::plan_to_wit(layout));
-                self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-                    HookGuest::PostInstall(g) => g.call_post_install(store, &node, &layout),
-                    _ => Err(mismatch()),
-                })
+                self.wasm
+                    .call(w, state, self.config.fuel, |store, guest| match guest {
+                        HookGuest::PostInstall(g) => g.call_post_install(store, &node, &layout),
+                        _ => Err(mismatch()),
+                    })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
                     r,
                     (&plugin.name, hook, &node.name),
-                    vec![to_dynamic(node, "the node")?, to_dynamic(layout, "the layout")?],
+                    vec![
+                        to_dynamic(node, "the node")?,
+                        to_dynamic(layout, "the layout")?,
+                    ],
                     to_dynamic(config, "the configuration")?,
                 )?;
                 script_output(plugin, hook, &node.name, out)
@@ -435,17 +478,23 @@ impl Inner {
         }
     }
 
-    fn bmc_setup(&self, plugin: &Plugin, node: &NodeContext, config: &serde_json::Value) -> Result<String> {
+    fn bmc_setup(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        config: &serde_json::Value,
+    ) -> Result<String> {
         let hook = Hook::BmcSetup;
         match &plugin.code {
             Code::Wasm(_) => {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
                 let node = convert::node(node);
-                self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-                    HookGuest::BmcSetup(g) => g.call_bmc_setup(store, &node),
-                    _ => Err(mismatch()),
-                })
+                self.wasm
+                    .call(w, state, self.config.fuel, |store, guest| match guest {
+                        HookGuest::BmcSetup(g) => g.call_bmc_setup(store, &node),
+                        _ => Err(mismatch()),
+                    })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
@@ -459,17 +508,29 @@ impl Inner {
         }
     }
 
-    fn discover(&self, plugin: &Plugin, switch: &SwitchContext, config: &serde_json::Value) -> Result<Vec<PortEntry>> {
+    fn discover(
+        &self,
+        plugin: &Plugin,
+        switch: &SwitchContext,
+        config: &serde_json::Value,
+    ) -> Result<Vec<PortEntry>> {
         let hook = Hook::SwitchDiscovery;
         let w = self.wasm_for(plugin, hook)?;
-        let state = self.state(plugin, hook, &switch.name, config, Scope::Switch(switch.clone()));
+        let state = self.state(
+            plugin,
+            hook,
+            &switch.name,
+            config,
+            Scope::Switch(switch.clone()),
+        );
         let info = convert::switch(switch);
-        self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-            HookGuest::SwitchDiscovery(g) => Ok(g
-                .call_discover(store, &info)?
-                .map(|entries| entries.into_iter().map(convert::port_entry).collect())),
-            _ => Err(mismatch()),
-        })
+        self.wasm
+            .call(w, state, self.config.fuel, |store, guest| match guest {
+                HookGuest::SwitchDiscovery(g) => Ok(g
+                    .call_discover(store, &info)?
+                    .map(|entries| entries.into_iter().map(convert::port_entry).collect())),
+                _ => Err(mismatch()),
+            })
     }
 
     fn power(
@@ -481,14 +542,21 @@ impl Inner {
     ) -> Result<PowerState> {
         let hook = Hook::Power;
         let w = self.wasm_for(plugin, hook)?;
-        let state = self.state(plugin, hook, &node.name, config, Scope::Bmc(node.bmc.clone()));
+        let state = self.state(
+            plugin,
+            hook,
+            &node.name,
+            config,
+            Scope::Bmc(node.bmc.clone()),
+        );
         let wit_node = convert::node(node);
-        self.wasm.call(w, state, self.config.fuel, |store, guest| match guest {
-            HookGuest::Power(g) => Ok(g
-                .call_power(store, &wit_node, convert::power_action(action))?
-                .map(convert::power_state)),
-            _ => Err(mismatch()),
-        })
+        self.wasm
+            .call(w, state, self.config.fuel, |store, guest| match guest {
+                HookGuest::Power(g) => Ok(g
+                    .call_power(store, &wit_node, convert::power_action(action))?
+                    .map(convert::power_state)),
+                _ => Err(mismatch()),
+            })
     }
 }
 

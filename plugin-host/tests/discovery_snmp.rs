@@ -56,7 +56,11 @@ fn start_agent(dir: &std::path::Path) -> (Agent, u16) {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("public.snmprec"), RECORDS).unwrap();
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(snmpsim())
         .arg(format!("--data-dir={}", data.display()))
         .arg(format!("--cache-dir={}", dir.join("cache").display()))
@@ -90,7 +94,9 @@ async fn bridge_mib_reads_a_real_agent() {
     let mut last = None;
     for _ in 0..30 {
         if let Ok(Some(status)) = agent.0.try_wait() {
-            panic!("snmpsim exited ({status}); is its dependency pysmi installed (pip install snmpsim pysmi)?");
+            panic!(
+                "snmpsim exited ({status}); is its dependency pysmi installed (pip install snmpsim pysmi)?"
+            );
         }
         match rt.discover(&plugin, &switch, &config).await {
             Ok(entries) if !entries.is_empty() => {
@@ -115,7 +121,11 @@ async fn bridge_mib_reads_a_real_agent() {
 
     // Plain GETNEXT walks give the same table.
     let walked = rt
-        .discover(&plugin, &switch, &json!({"uplink_ports": [48], "bulk": false}))
+        .discover(
+            &plugin,
+            &switch,
+            &json!({"uplink_ports": [48], "bulk": false}),
+        )
         .await
         .unwrap();
     assert_eq!(walked, entries);
@@ -127,7 +137,9 @@ async fn bridge_mib_reads_a_real_agent() {
     };
     let err = rt.discover(&plugin, &wrong, &config).await.unwrap_err();
     assert!(
-        err.to_string().starts_with("plugin bridge-mib hook switch-discovery for sw01 failed: bridge-mib: walking"),
+        err.to_string().starts_with(
+            "plugin bridge-mib hook switch-discovery for sw01 failed: bridge-mib: walking"
+        ),
         "{err}"
     );
 }

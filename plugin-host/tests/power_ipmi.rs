@@ -19,7 +19,11 @@ impl Drop for Sim {
 }
 
 fn start_sim(dir: &std::path::Path) -> (Sim, u16) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let state = dir.join("power");
     let script = dir.join("chassis");
     // ipmi_sim calls "<script> [mc] get power" and "<script> [mc] set power 1".
@@ -93,17 +97,45 @@ async fn ipmi_power_drives_a_simulated_bmc() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(status.unwrap().unwrap(), PowerState::Off);
-    assert_eq!(rt.power(&plugin, &node, PowerAction::On, &config).await.unwrap(), PowerState::On);
-    assert_eq!(std::fs::read_to_string(dir.path().join("power")).unwrap().trim(), "1");
-    assert_eq!(rt.power(&plugin, &node, PowerAction::Off, &config).await.unwrap(), PowerState::Off);
-    assert_eq!(std::fs::read_to_string(dir.path().join("power")).unwrap().trim(), "0");
+    assert_eq!(
+        rt.power(&plugin, &node, PowerAction::On, &config)
+            .await
+            .unwrap(),
+        PowerState::On
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("power"))
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        rt.power(&plugin, &node, PowerAction::Off, &config)
+            .await
+            .unwrap(),
+        PowerState::Off
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("power"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
 
     // Wrong password: ipmitool's refusal comes back naming plugin and node, without the password.
     if let Some(bmc) = node.bmc.as_mut() {
         bmc.password = "wrong-pw".into();
     }
-    let err = rt.power(&plugin, &node, PowerAction::Status, &config).await.unwrap_err();
+    let err = rt
+        .power(&plugin, &node, PowerAction::Status, &config)
+        .await
+        .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("plugin ipmi-power hook power for node001 failed: ipmitool chassis power status failed"), "{msg}");
+    assert!(
+        msg.starts_with(
+            "plugin ipmi-power hook power for node001 failed: ipmitool chassis power status failed"
+        ),
+        "{msg}"
+    );
     assert!(!msg.contains("wrong-pw"), "{msg}");
 }

@@ -36,7 +36,11 @@ impl Drop for Emulator {
 
 #[tokio::test]
 async fn redfish_power_drives_an_emulated_bmc() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let _emulator = Emulator(
         Command::new(sushy())
             .args(["--fake", "-i", "127.0.0.1", "-p", &port.to_string()])
@@ -68,22 +72,39 @@ async fn redfish_power_drives_an_emulated_bmc() {
     first.unwrap().unwrap();
 
     // The emulator applies power changes after a random delay: poll for the new state.
-    for (action, wanted) in [(PowerAction::On, PowerState::On), (PowerAction::Off, PowerState::Off)] {
-        assert_eq!(rt.power(&plugin, &node, action, &config).await.unwrap(), wanted);
+    for (action, wanted) in [
+        (PowerAction::On, PowerState::On),
+        (PowerAction::Off, PowerState::Off),
+    ] {
+        assert_eq!(
+            rt.power(&plugin, &node, action, &config).await.unwrap(),
+            wanted
+        );
         let started = Instant::now();
         loop {
-            let now = rt.power(&plugin, &node, PowerAction::Status, &config).await.unwrap();
+            let now = rt
+                .power(&plugin, &node, PowerAction::Status, &config)
+                .await
+                .unwrap();
             if now == wanted {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "{action:?} never took effect");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{action:?} never took effect"
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
     // A system id the BMC does not have: the plugin reports the BMC's answer.
     let err = rt
-        .power(&plugin, &node, PowerAction::Status, &json!({"scheme": "http", "system": "nope"}))
+        .power(
+            &plugin,
+            &node,
+            PowerAction::Status,
+            &json!({"scheme": "http", "system": "nope"}),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("answered 404"), "{err}");

@@ -24,7 +24,10 @@ fn probe(rt: &PluginRuntime) -> luna_plugin_host::Plugin {
 #[tokio::test]
 async fn probe_works_when_it_behaves() {
     let rt = runtime();
-    let entries = rt.discover(&probe(&rt), &switch(), &json!({})).await.unwrap();
+    let entries = rt
+        .discover(&probe(&rt), &switch(), &json!({}))
+        .await
+        .unwrap();
     assert_eq!(entries[0].if_name.as_deref(), Some("probe-sw01"));
 }
 
@@ -88,20 +91,31 @@ async fn sockets_are_denied() {
     let target = listener.local_addr().unwrap().to_string();
     let rt = runtime();
     let err = rt
-        .discover(&probe(&rt), &switch(), &json!({"mode": "socket", "target": target}))
+        .discover(
+            &probe(&rt),
+            &switch(),
+            &json!({"mode": "socket", "target": target}),
+        )
         .await
         .unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("socket denied"), "{msg}");
     listener.set_nonblocking(true).unwrap();
-    assert!(listener.accept().is_err(), "the plugin reached the listener");
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached the listener"
+    );
 }
 
 #[tokio::test]
 async fn snmp_to_another_address_is_denied() {
     let rt = runtime();
     let err = rt
-        .discover(&probe(&rt), &switch(), &json!({"mode": "snmp-other", "target": "10.99.0.9"}))
+        .discover(
+            &probe(&rt),
+            &switch(),
+            &json!({"mode": "snmp-other", "target": "10.99.0.9"}),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -119,7 +133,8 @@ async fn a_panic_is_a_clear_error() {
         .unwrap_err();
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
     assert!(
-        err.to_string().starts_with("plugin sandbox-probe hook switch-discovery for sw01 crashed: "),
+        err.to_string()
+            .starts_with("plugin sandbox-probe hook switch-discovery for sw01 crashed: "),
         "{err}"
     );
 }
@@ -137,7 +152,8 @@ fn unknown_world_is_rejected() {
     let err = runtime().inspect(&bytes, "hello.wasm").unwrap_err();
     assert!(matches!(err, PluginError::Invalid { .. }), "{err}");
     assert!(
-        err.to_string().starts_with("plugin file hello.wasm: it exports none of the known worlds"),
+        err.to_string()
+            .starts_with("plugin file hello.wasm: it exports none of the known worlds"),
         "{err}"
     );
 }
@@ -146,13 +162,23 @@ fn unknown_world_is_rejected() {
 fn truncated_and_core_wasm_are_rejected() {
     let rt = runtime();
     let bytes = wasm("gpt-simple");
-    let err = rt.inspect(&bytes[..bytes.len() / 2], "gpt_simple.wasm").unwrap_err();
-    assert!(err.to_string().contains("not a valid WebAssembly component"), "{err}");
+    let err = rt
+        .inspect(&bytes[..bytes.len() / 2], "gpt_simple.wasm")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not a valid WebAssembly component"),
+        "{err}"
+    );
     assert!(err.to_string().contains("truncated"), "{err}");
 
     let core = wat::parse_str("(module)").unwrap();
     let err = rt.inspect(&core, "core.wasm").unwrap_err();
-    assert!(err.to_string().contains("core WebAssembly module, not a component"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("core WebAssembly module, not a component"),
+        "{err}"
+    );
 
     let err = rt.inspect(b"#!/bin/sh\n", "evil.wasm").unwrap_err();
     assert!(err.to_string().contains("magic bytes"), "{err}");
@@ -161,18 +187,31 @@ fn truncated_and_core_wasm_are_rejected() {
 #[test]
 fn rhai_syntax_error_and_missing_hook_are_rejected() {
     let rt = runtime();
-    let err = rt.inspect(b"fn partition(node) { let x = ; }", "bad.rhai").unwrap_err();
-    assert!(err.to_string().starts_with("plugin file bad.rhai: Rhai syntax error"), "{err}");
-    let err = rt.inspect(b"fn helper(x) { x }", "nohook.rhai").unwrap_err();
+    let err = rt
+        .inspect(b"fn partition(node) { let x = ; }", "bad.rhai")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("plugin file bad.rhai: Rhai syntax error"),
+        "{err}"
+    );
+    let err = rt
+        .inspect(b"fn helper(x) { x }", "nohook.rhai")
+        .unwrap_err();
     assert!(err.to_string().contains("defines no hook"), "{err}");
-    let err = rt.inspect(b"fn partition(a, b, c) { a }", "arity.rhai").unwrap_err();
+    let err = rt
+        .inspect(b"fn partition(a, b, c) { a }", "arity.rhai")
+        .unwrap_err();
     assert!(err.to_string().contains("wrong arguments"), "{err}");
     let err = rt
         .inspect(b"fn partition(node) { eval(\"1\") }", "eval.rhai")
         .unwrap_err();
     assert!(err.to_string().contains("Rhai syntax error"), "{err}");
     let err = rt
-        .inspect(b"import \"/etc/passwd\" as p; fn partition(node) { 1 }", "import.rhai")
+        .inspect(
+            b"import \"/etc/passwd\" as p; fn partition(node) { 1 }",
+            "import.rhai",
+        )
         .unwrap_err();
     assert!(err.to_string().contains("Rhai syntax error"), "{err}");
 }
@@ -180,11 +219,12 @@ fn rhai_syntax_error_and_missing_hook_are_rejected() {
 #[tokio::test]
 async fn endless_rhai_loop_is_stopped() {
     let rt = runtime();
-    let p = rt
-        .load("spin", b"fn partition(node) { loop { } }")
-        .unwrap();
+    let p = rt.load("spin", b"fn partition(node) { loop { } }").unwrap();
     let started = Instant::now();
-    let err = rt.partition(&p, &bios_node(), &json!({})).await.unwrap_err();
+    let err = rt
+        .partition(&p, &bios_node(), &json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "plugin spin hook partition for node001 exceeded its CPU budget"
@@ -192,9 +232,15 @@ async fn endless_rhai_loop_is_stopped() {
     assert!(started.elapsed() < Duration::from_secs(10));
 
     let p = rt
-        .load("grow", b"fn partition(node) { let s = \"x\"; loop { s += s; } }")
+        .load(
+            "grow",
+            b"fn partition(node) { let s = \"x\"; loop { s += s; } }",
+        )
         .unwrap();
-    let err = rt.partition(&p, &bios_node(), &json!({})).await.unwrap_err();
+    let err = rt
+        .partition(&p, &bios_node(), &json!({}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, PluginError::Trap { .. }), "{err}");
 }
 
@@ -224,8 +270,16 @@ fn compiled_components_are_cached_on_disk() {
     let info = first.inspect(&bytes, "grub_post.wasm").unwrap();
     let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(cached.len(), 1);
-    let name = cached[0].as_ref().unwrap().file_name().into_string().unwrap();
-    assert!(name.starts_with(&info.sha256) && name.ends_with(".cwasm"), "{name}");
+    let name = cached[0]
+        .as_ref()
+        .unwrap()
+        .file_name()
+        .into_string()
+        .unwrap();
+    assert!(
+        name.starts_with(&info.sha256) && name.ends_with(".cwasm"),
+        "{name}"
+    );
 
     // A new runtime (a restarted daemon) loads the artefact instead of compiling.
     let second = PluginRuntime::new(config.clone()).unwrap();
@@ -245,7 +299,10 @@ fn compiled_components_are_cached_on_disk() {
     second
         .post_install_blocking(&plugin, &bios_node(), &layout, &json!({}))
         .unwrap();
-    assert!(warm < Duration::from_millis(500), "loading from the disk cache took {warm:?}");
+    assert!(
+        warm < Duration::from_millis(500),
+        "loading from the disk cache took {warm:?}"
+    );
 
     // A corrupt artefact is ignored and the plugin is compiled again.
     std::fs::write(cached[0].as_ref().unwrap().path(), b"garbage").unwrap();

@@ -14,7 +14,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { level: 1, controller: 0 }
+        Config {
+            level: 1,
+            controller: 0,
+        }
     }
 }
 
@@ -22,7 +25,9 @@ impl Config {
     fn check(&self) -> Result<(), String> {
         match self.level {
             1 | 5 | 6 | 10 => Ok(()),
-            other => Err(format!("acme-hwraid: RAID level {other} is not supported; use 1, 5, 6 or 10")),
+            other => Err(format!(
+                "acme-hwraid: RAID level {other} is not supported; use 1, 5, 6 or 10"
+            )),
         }
     }
 }
@@ -45,7 +50,10 @@ impl Partitioner for AcmeHwRaid {
                 config.level, node.name
             ));
         }
-        luna_sdk::log::info(&format!("{}: RAID {} over {disks} disks", node.name, config.level));
+        luna_sdk::log::info(&format!(
+            "{}: RAID {} over {disks} disks",
+            node.name, config.level
+        ));
         let script = format!(
             "set -eu\n\
              acmecli /c{c} delete vd all force\n\

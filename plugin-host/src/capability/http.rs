@@ -20,7 +20,10 @@ pub fn send(scope: &Scope, caps: &Capabilities, request: Request) -> Result<Resp
     let url = reqwest::Url::parse(&request.url)
         .map_err(|e| format!("'{}' is not a URL: {e}", request.url))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("HTTP to {} denied: only http and https", request.url));
+        return Err(format!(
+            "HTTP to {} denied: only http and https",
+            request.url
+        ));
     }
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default();
@@ -59,7 +62,12 @@ pub fn send(scope: &Scope, caps: &Capabilities, request: Request) -> Result<Resp
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let bytes = response
             .bytes()

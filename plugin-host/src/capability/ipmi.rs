@@ -38,7 +38,9 @@ pub fn run(
     }
     let port = bmc.port.unwrap_or(623).to_string();
     let mut child = Command::new(ipmitool)
-        .args(["-I", "lanplus", "-C", "3", "-H", address, "-p", &port, "-U", &bmc.user, "-E"])
+        .args([
+            "-I", "lanplus", "-C", "3", "-H", address, "-p", &port, "-U", &bmc.user, "-E",
+        ])
         .args(args)
         .env("IPMI_PASSWORD", &bmc.password)
         .env("POSIXLY_CORRECT", "1")

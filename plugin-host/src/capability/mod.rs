@@ -53,7 +53,11 @@ pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output, Stri
 
 /// Addresses compare as written, ignoring IPv6 brackets and case.
 pub(crate) fn same_host(a: &str, b: &str) -> bool {
-    let trim = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let trim = |s: &str| {
+        s.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase()
+    };
     trim(a) == trim(b)
 }
 
@@ -78,8 +82,14 @@ mod tests {
 
     #[test]
     fn ipmi_reaches_only_the_bmc() {
-        let err = ipmi::run(&bmc_scope(), "ipmitool", "10.99.0.6", &["chassis".into()], Duration::from_secs(1))
-            .unwrap_err();
+        let err = ipmi::run(
+            &bmc_scope(),
+            "ipmitool",
+            "10.99.0.6",
+            &["chassis".into()],
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(err.contains("IPMI to 10.99.0.6 denied"), "{err}");
         let err = ipmi::run(
             &bmc_scope(),
@@ -90,18 +100,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("argument '-H' denied"), "{err}");
-        let err = ipmi::run(&Scope::Nothing, "ipmitool", "10.99.0.5", &[], Duration::from_secs(1)).unwrap_err();
+        let err = ipmi::run(
+            &Scope::Nothing,
+            "ipmitool",
+            "10.99.0.5",
+            &[],
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(err.contains("only available to power plugins"), "{err}");
     }
 
     #[test]
     fn http_reaches_only_the_bmc_port_and_cannot_set_auth() {
-        let request = |url: &str, headers: Vec<(String, String)>| crate::wasm::bindings::http::Request {
-            method: "GET".into(),
-            url: url.into(),
-            headers,
-            body: None,
-        };
+        let request =
+            |url: &str, headers: Vec<(String, String)>| crate::wasm::bindings::http::Request {
+                method: "GET".into(),
+                url: url.into(),
+                headers,
+                body: None,
+            };
         for url in [
             "http://10.99.0.6:8000/redfish/v1",
             "http://10.99.0.5:8001/redfish/v1",
@@ -114,7 +132,10 @@ mod tests {
         let err = http::send(
             &bmc_scope(),
             &caps(),
-            request("http://10.99.0.5:8000/", vec![("Authorization".into(), "Basic x".into())]),
+            request(
+                "http://10.99.0.5:8000/",
+                vec![("Authorization".into(), "Basic x".into())],
+            ),
         )
         .unwrap_err();
         assert!(err.contains("set by the host"), "{err}");
@@ -128,11 +149,24 @@ mod tests {
             port: None,
             community: "public".into(),
         });
-        let err = snmp::request(&scope, "10.99.0.2", snmp::Operation::Walk("1.3.6".into()), Duration::from_secs(1))
-            .unwrap_err();
-        assert_eq!(err, "SNMP to 10.99.0.2 denied: this plugin may only reach switch sw01 at 10.99.0.1");
-        let err = snmp::request(&bmc_scope(), "10.99.0.5", snmp::Operation::Walk("1.3.6".into()), Duration::from_secs(1))
-            .unwrap_err();
+        let err = snmp::request(
+            &scope,
+            "10.99.0.2",
+            snmp::Operation::Walk("1.3.6".into()),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "SNMP to 10.99.0.2 denied: this plugin may only reach switch sw01 at 10.99.0.1"
+        );
+        let err = snmp::request(
+            &bmc_scope(),
+            "10.99.0.5",
+            snmp::Operation::Walk("1.3.6".into()),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(err.contains("only available to switch-discovery"), "{err}");
     }
 }

@@ -29,12 +29,16 @@ pub fn request(
             switch.name, switch.address
         ));
     }
-    let ip: IpAddr = switch.address.trim_matches(['[', ']']).parse().map_err(|_| {
-        format!(
-            "switch {} has address '{}', which is not an IP address",
-            switch.name, switch.address
-        )
-    })?;
+    let ip: IpAddr = switch
+        .address
+        .trim_matches(['[', ']'])
+        .parse()
+        .map_err(|_| {
+            format!(
+                "switch {} has address '{}', which is not an IP address",
+                switch.name, switch.address
+            )
+        })?;
     let addr = SocketAddr::new(ip, switch.port.unwrap_or(161));
     let community = switch.community.clone().into_bytes();
     let parse = |oid: &str| {

@@ -37,11 +37,11 @@ impl ComponentCache {
         if let Some(c) = self.lock().get(sha256) {
             return Ok(c.clone());
         }
-        let component = match self.from_disk(engine, sha256) {
+        let component = match self.read_disk(engine, sha256) {
             Some(c) => c,
             None => {
                 let c = compile(engine, bytes, file)?;
-                self.to_disk(sha256, &c);
+                self.write_disk(sha256, &c);
                 c
             }
         };
@@ -60,7 +60,7 @@ impl ComponentCache {
     }
 
     #[allow(unsafe_code)]
-    fn from_disk(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+    fn read_disk(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let bytes = std::fs::read(self.path(sha256)?).ok()?;
         // SAFETY: the cache directory holds only artefacts this process serialized (named by the
         // plugin hash and engine tag); wasmtime still checks version and engine compatibility,
@@ -68,7 +68,7 @@ impl ComponentCache {
         unsafe { Component::deserialize(engine, bytes) }.ok()
     }
 
-    fn to_disk(&self, sha256: &str, component: &Component) {
+    fn write_disk(&self, sha256: &str, component: &Component) {
         let Some(path) = self.path(sha256) else {
             return;
         };

@@ -83,7 +83,9 @@ impl WasmEngine {
     /// Compile (or fetch from cache), find the one hook the component exports, and link it
     /// against that hook's world; any import outside the world is refused here.
     pub fn load(&self, file: &str, sha256: &str, bytes: &[u8]) -> Result<WasmPlugin> {
-        let component = self.cache.get_or_compile(&self.engine, sha256, bytes, file)?;
+        let component = self
+            .cache
+            .get_or_compile(&self.engine, sha256, bytes, file)?;
         let (hook, version) = self.detect_hook(file, &component)?;
         let linker = &self.linkers[&hook];
         let pre = linker.instantiate_pre(&component).map_err(|e| PluginError::Invalid {
@@ -204,7 +206,10 @@ fn classify(err: wasmtime::Error, data: &CallState) -> PluginError {
             limit_mib: (data.limiter.limit >> 20) as u64,
         };
     }
-    if err.chain().any(|e| e.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel)) {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel))
+    {
         return PluginError::CpuBudget {
             plugin,
             hook,
@@ -266,7 +271,11 @@ impl HookExports {
         })
     }
 
-    fn load(&self, store: &mut Store<CallState>, instance: &Instance) -> wasmtime::Result<HookGuest> {
+    fn load(
+        &self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+    ) -> wasmtime::Result<HookGuest> {
         Ok(match self {
             HookExports::Partition(i) => HookGuest::Partition(i.load(store, instance)?),
             HookExports::PostInstall(i) => HookGuest::PostInstall(i.load(store, instance)?),

@@ -22,7 +22,10 @@ pub const WASM_PACKAGES: &[&str] = &[
 ];
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// Directory holding `<package>.wasm` files. `LUNA_PLUGIN_WASM_DIR` points at prebuilt ones;
@@ -70,13 +73,18 @@ pub fn runtime() -> PluginRuntime {
 
 /// Compare with `tests/golden/<name>`; `UPDATE_GOLDEN=1` (re)writes the file instead.
 pub fn assert_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).expect("write golden");
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!("golden file {} is missing; run with UPDATE_GOLDEN=1 and review it", path.display())
+        panic!(
+            "golden file {} is missing; run with UPDATE_GOLDEN=1 and review it",
+            path.display()
+        )
     });
     assert_eq!(actual, expected, "output differs from {}", path.display());
 }

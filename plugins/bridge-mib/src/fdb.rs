@@ -51,7 +51,10 @@ pub struct Tables {
 
 /// Sub-identifiers after `base` ("1.3.6.1.2.1.17.4.3.1.2.82.84…" → [82, 84, …]).
 fn suffix(oid: &str, base: &str) -> Option<Vec<u32>> {
-    let rest = oid.trim_start_matches('.').strip_prefix(base)?.strip_prefix('.')?;
+    let rest = oid
+        .trim_start_matches('.')
+        .strip_prefix(base)?
+        .strip_prefix('.')?;
     rest.split('.').map(|p| p.parse().ok()).collect()
 }
 
@@ -80,7 +83,12 @@ pub fn assemble(tables: &Tables, config: &Config) -> Vec<PortEntry> {
     let port_if: HashMap<u32, u32> = tables
         .base_port_if_index
         .iter()
-        .filter_map(|v| Some((*suffix(&v.oid, DOT1D_BASE_PORT_IF_INDEX)?.first()?, number(&v.value)?)))
+        .filter_map(|v| {
+            Some((
+                *suffix(&v.oid, DOT1D_BASE_PORT_IF_INDEX)?.first()?,
+                number(&v.value)?,
+            ))
+        })
         .collect();
     let if_name: HashMap<u32, String> = tables
         .if_name
@@ -97,14 +105,20 @@ pub fn assemble(tables: &Tables, config: &Config) -> Vec<PortEntry> {
     // MAC → (port, vlan). Q-BRIDGE first: it also says the VLAN (FDB id).
     let mut learnt: BTreeMap<String, (u32, Option<u32>)> = BTreeMap::new();
     for v in &tables.dot1q_fdb_port {
-        let Some(ids) = suffix(&v.oid, DOT1Q_TP_FDB_PORT) else { continue };
-        let (Some((fdb, octets)), Some(port)) = (ids.split_first(), number(&v.value)) else { continue };
+        let Some(ids) = suffix(&v.oid, DOT1Q_TP_FDB_PORT) else {
+            continue;
+        };
+        let (Some((fdb, octets)), Some(port)) = (ids.split_first(), number(&v.value)) else {
+            continue;
+        };
         if let Some(mac) = mac(octets) {
             learnt.entry(mac).or_insert((port, Some(*fdb)));
         }
     }
     for v in &tables.dot1d_fdb_port {
-        let (Some(ids), Some(port)) = (suffix(&v.oid, DOT1D_TP_FDB_PORT), number(&v.value)) else { continue };
+        let (Some(ids), Some(port)) = (suffix(&v.oid, DOT1D_TP_FDB_PORT), number(&v.value)) else {
+            continue;
+        };
         if let Some(mac) = mac(&ids) {
             learnt.entry(mac).or_insert((port, None));
         }
@@ -134,21 +148,33 @@ mod tests {
     use super::*;
 
     fn vb(oid: &str, value: Value) -> Varbind {
-        Varbind { oid: oid.into(), value }
+        Varbind {
+            oid: oid.into(),
+            value,
+        }
     }
 
     #[test]
     fn q_bridge_and_bridge_tables_merge_with_names() {
         let tables = Tables {
             base_port_if_index: vec![vb("1.3.6.1.2.1.17.1.4.1.2.3", Value::Integer(10003))],
-            if_name: vec![vb("1.3.6.1.2.1.31.1.1.1.1.10003", Value::Octets(b"Gi1/0/3".to_vec()))],
+            if_name: vec![vb(
+                "1.3.6.1.2.1.31.1.1.1.1.10003",
+                Value::Octets(b"Gi1/0/3".to_vec()),
+            )],
             dot1d_fdb_port: vec![
                 vb("1.3.6.1.2.1.17.4.3.1.2.82.84.0.153.0.1", Value::Integer(3)),
                 vb("1.3.6.1.2.1.17.4.3.1.2.82.84.0.153.0.2", Value::Integer(49)),
             ],
-            dot1q_fdb_port: vec![vb("1.3.6.1.2.1.17.7.1.2.2.1.2.10.82.84.0.153.0.1", Value::Integer(3))],
+            dot1q_fdb_port: vec![vb(
+                "1.3.6.1.2.1.17.7.1.2.2.1.2.10.82.84.0.153.0.1",
+                Value::Integer(3),
+            )],
         };
-        let config = Config { uplink_ports: vec![49], ..Config::default() };
+        let config = Config {
+            uplink_ports: vec![49],
+            ..Config::default()
+        };
         let entries = assemble(&tables, &config);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].mac, "52:54:00:99:00:01");

@@ -244,7 +244,10 @@ fn render(disk: &str, table: Table, parts: &[Part]) -> PartitionPlan {
         .enumerate()
         .filter(|(_, p)| p.mount.is_some_and(|m| m.1.starts_with('/')))
         .collect();
-    mounted.sort_by_key(|(_, p)| p.mount.map(|m| m.1.matches('/').count() + usize::from(m.1 != "/")));
+    mounted.sort_by_key(|(_, p)| {
+        p.mount
+            .map(|m| m.1.matches('/').count() + usize::from(m.1 != "/"))
+    });
     for (i, part) in mounted {
         let target = part.mount.map(|m| m.1).unwrap_or("/");
         let dir = if target == "/" {
@@ -281,8 +284,15 @@ mod tests {
         Node {
             name: "node001".into(),
             hostname: "node001".into(),
-            group: Group { name: "compute".into(), domain: None },
-            osimage: Osimage { name: "debian12".into(), kernel_version: None, distribution: None },
+            group: Group {
+                name: "compute".into(),
+                domain: None,
+            },
+            osimage: Osimage {
+                name: "debian12".into(),
+                kernel_version: None,
+                distribution: None,
+            },
             firmware,
             interfaces: vec![],
             disks,
@@ -291,7 +301,13 @@ mod tests {
     }
 
     fn disk(device: &str, gib: u64) -> Disk {
-        Disk { device: device.into(), size_bytes: gib << 30, model: None, rotational: false, removable: false }
+        Disk {
+            device: device.into(),
+            size_bytes: gib << 30,
+            model: None,
+            rotational: false,
+            removable: false,
+        }
     }
 
     #[test]
@@ -302,10 +318,20 @@ mod tests {
 
     #[test]
     fn uefi_gpt_mounts_root_first_then_boot_then_efi() {
-        let plan = plan(&node(BootFirmware::Uefi, vec![disk("/dev/nvme0n1", 100)]), &Config::default()).unwrap();
+        let plan = plan(
+            &node(BootFirmware::Uefi, vec![disk("/dev/nvme0n1", 100)]),
+            &Config::default(),
+        )
+        .unwrap();
         let root = plan.script.find("/sysroot\n").unwrap();
-        let boot = plan.script.find("mount /dev/nvme0n1p2 /sysroot/boot\n").unwrap();
-        let efi = plan.script.find("mount /dev/nvme0n1p1 /sysroot/boot/efi\n").unwrap();
+        let boot = plan
+            .script
+            .find("mount /dev/nvme0n1p2 /sysroot/boot\n")
+            .unwrap();
+        let efi = plan
+            .script
+            .find("mount /dev/nvme0n1p1 /sysroot/boot/efi\n")
+            .unwrap();
         assert!(root < boot && boot < efi, "{}", plan.script);
         assert_eq!(plan.mounts.len(), 4);
     }
@@ -313,19 +339,29 @@ mod tests {
     #[test]
     fn bios_gpt_gets_a_bios_boot_partition() {
         let plan = plan(&node(BootFirmware::Bios, vec![]), &Config::default()).unwrap();
-        assert!(plan.script.contains("size=1MiB, type=21686148-6449-6E6F-744E-656564454649"));
+        assert!(
+            plan.script
+                .contains("size=1MiB, type=21686148-6449-6E6F-744E-656564454649")
+        );
         assert!(!plan.script.contains("vfat"));
     }
 
     #[test]
     fn too_small_disk_is_refused_with_the_fix() {
-        let err = plan(&node(BootFirmware::Bios, vec![disk("/dev/sda", 2)]), &Config::default()).unwrap_err();
+        let err = plan(
+            &node(BootFirmware::Bios, vec![disk("/dev/sda", 2)]),
+            &Config::default(),
+        )
+        .unwrap_err();
         assert!(err.contains("lower swap_mib"), "{err}");
     }
 
     #[test]
     fn shell_metacharacters_in_disk_are_refused() {
-        let config = Config { disk: Some("/dev/sda; rm -rf /".into()), ..Config::default() };
+        let config = Config {
+            disk: Some("/dev/sda; rm -rf /".into()),
+            ..Config::default()
+        };
         assert!(config.check().unwrap_err().contains("plain /dev path"));
     }
 }

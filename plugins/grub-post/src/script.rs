@@ -22,7 +22,9 @@ pub struct Config {
 impl Config {
     pub fn check(&self) -> Result<(), String> {
         if let Some(args) = &self.kernel_args
-            && args.chars().any(|c| matches!(c, '"' | '\'' | '\\' | '`' | '$' | '\n' | '|' | '&' | ';'))
+            && args
+                .chars()
+                .any(|c| matches!(c, '"' | '\'' | '\\' | '`' | '$' | '\n' | '|' | '&' | ';'))
         {
             return Err(format!(
                 "grub-post: kernel_args '{args}' contains shell or quote characters; use plain key=value words"
@@ -76,9 +78,22 @@ pub fn render(node: &Node, layout: &PartitionPlan, config: &Config) -> Result<St
     let _ = writeln!(s, "# written by Luna (grub-post) for {}", node.name);
     let mut mounts: Vec<&Mount> = layout.mounts.iter().collect();
     // Parents before children, swap last: what mount -a expects.
-    mounts.sort_by_key(|m| (m.target == "none", m.target.matches('/').count() + usize::from(m.target != "/")));
+    mounts.sort_by_key(|m| {
+        (
+            m.target == "none",
+            m.target.matches('/').count() + usize::from(m.target != "/"),
+        )
+    });
     for m in mounts {
-        let _ = writeln!(s, "{}\t{}\t{}\t{}\t0\t{}", m.source, m.target, m.fstype, m.options, pass(m));
+        let _ = writeln!(
+            s,
+            "{}\t{}\t{}\t{}\t0\t{}",
+            m.source,
+            m.target,
+            m.fstype,
+            m.options,
+            pass(m)
+        );
     }
     let _ = writeln!(s, "FSTAB");
 
@@ -92,7 +107,9 @@ pub fn render(node: &Node, layout: &PartitionPlan, config: &Config) -> Result<St
     }
     for dev in &layout.boot_devices {
         if !dev.starts_with("/dev/") || dev.chars().any(|c| c.is_whitespace() || c == '\'') {
-            return Err(format!("grub-post: boot device '{dev}' is not a plain /dev path"));
+            return Err(format!(
+                "grub-post: boot device '{dev}' is not a plain /dev path"
+            ));
         }
     }
     let _ = writeln!(
@@ -102,7 +119,10 @@ pub fn render(node: &Node, layout: &PartitionPlan, config: &Config) -> Result<St
     if let Some(args) = &config.kernel_args {
         let _ = writeln!(s, "touch /etc/default/grub");
         let _ = writeln!(s, "sed -i '/^GRUB_CMDLINE_LINUX=/d' /etc/default/grub");
-        let _ = writeln!(s, "echo 'GRUB_CMDLINE_LINUX=\"{args}\"' >> /etc/default/grub");
+        let _ = writeln!(
+            s,
+            "echo 'GRUB_CMDLINE_LINUX=\"{args}\"' >> /etc/default/grub"
+        );
     }
     if let Some(timeout) = config.timeout {
         let _ = writeln!(s, "touch /etc/default/grub");
@@ -141,8 +161,15 @@ mod tests {
         Node {
             name: "node001".into(),
             hostname: "node001".into(),
-            group: Group { name: "compute".into(), domain: None },
-            osimage: Osimage { name: "el9".into(), kernel_version: None, distribution: None },
+            group: Group {
+                name: "compute".into(),
+                domain: None,
+            },
+            osimage: Osimage {
+                name: "el9".into(),
+                kernel_version: None,
+                distribution: None,
+            },
             firmware,
             interfaces: vec![],
             disks: vec![],
@@ -151,11 +178,20 @@ mod tests {
     }
 
     fn mount(source: &str, target: &str, fstype: &str) -> Mount {
-        Mount { source: source.into(), target: target.into(), fstype: fstype.into(), options: "defaults".into() }
+        Mount {
+            source: source.into(),
+            target: target.into(),
+            fstype: fstype.into(),
+            options: "defaults".into(),
+        }
     }
 
     fn layout(mounts: Vec<Mount>) -> PartitionPlan {
-        PartitionPlan { script: String::new(), mounts, boot_devices: vec!["/dev/sda".into()] }
+        PartitionPlan {
+            script: String::new(),
+            mounts,
+            boot_devices: vec!["/dev/sda".into()],
+        }
     }
 
     #[test]
@@ -190,7 +226,10 @@ mod tests {
 
     #[test]
     fn quotes_in_kernel_args_are_refused() {
-        let c = Config { kernel_args: Some("a'; reboot".into()), ..Config::default() };
+        let c = Config {
+            kernel_args: Some("a'; reboot".into()),
+            ..Config::default()
+        };
         assert!(c.check().is_err());
     }
 }

@@ -29,7 +29,10 @@ impl Default for Config {
 impl Config {
     pub fn check(&self) -> Result<(), String> {
         if !(1..=20).contains(&self.retries) {
-            return Err(format!("ipmi-lan: retries must be 1..20, not {}", self.retries));
+            return Err(format!(
+                "ipmi-lan: retries must be 1..20, not {}",
+                self.retries
+            ));
         }
         if !(1..=5).contains(&self.privilege) {
             return Err(format!(
@@ -57,7 +60,9 @@ fn netmask(value: &str, node: &str) -> Result<Ipv4Addr, String> {
     let bits = value.trim_start_matches('/');
     if let Ok(len) = bits.parse::<u32>() {
         if len > 32 {
-            return Err(format!("ipmi-lan: BMC netmask /{len} of node {node} is longer than 32"));
+            return Err(format!(
+                "ipmi-lan: BMC netmask /{len} of node {node} is longer than 32"
+            ));
         }
         let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
         return Ok(Ipv4Addr::from(mask));
@@ -74,7 +79,10 @@ pub fn render(node: &Node, config: &Config) -> Result<String, String> {
         ));
     };
     let Some(address) = &bmc.address else {
-        return Err(format!("ipmi-lan: node {} has no BMC address; add a BMC interface IP", node.name));
+        return Err(format!(
+            "ipmi-lan: node {} has no BMC address; add a BMC interface IP",
+            node.name
+        ));
     };
     // The address may come with a prefix ("10.149.0.1/16").
     let (address, prefix) = match address.split_once('/') {
@@ -95,10 +103,16 @@ pub fn render(node: &Node, config: &Config) -> Result<String, String> {
         .map(|g| ipv4("gateway", g, &node.name))
         .transpose()?;
     if bmc.user.is_empty() || bmc.user.len() > 16 {
-        return Err(format!("ipmi-lan: BMC user name must be 1..16 characters (node {})", node.name));
+        return Err(format!(
+            "ipmi-lan: BMC user name must be 1..16 characters (node {})",
+            node.name
+        ));
     }
     if bmc.password.is_empty() || bmc.password.len() > 20 {
-        return Err(format!("ipmi-lan: BMC password must be 1..20 characters (node {})", node.name));
+        return Err(format!(
+            "ipmi-lan: BMC password must be 1..20 characters (node {})",
+            node.name
+        ));
     }
     let (ch, id) = (bmc.net_channel, bmc.user_id);
     let pw_size = if bmc.password.len() > 16 { 20 } else { 16 };
@@ -106,7 +120,10 @@ pub fn render(node: &Node, config: &Config) -> Result<String, String> {
     let mut s = String::new();
     let _ = writeln!(s, "# BMC setup for {} by ipmi-lan", node.name);
     let _ = writeln!(s, "set -u");
-    let _ = writeln!(s, "for m in ipmi_msghandler ipmi_devintf ipmi_si; do modprobe $m 2>/dev/null || true; done");
+    let _ = writeln!(
+        s,
+        "for m in ipmi_msghandler ipmi_devintf ipmi_si; do modprobe $m 2>/dev/null || true; done"
+    );
     let _ = writeln!(s, "RETRIES={}", config.retries);
     let _ = writeln!(s, "DELAY={}", config.delay_s);
     let _ = writeln!(s, "CH={ch}");
@@ -144,25 +161,41 @@ always() { true; }
         .replace("PWSIZE", &pw_size.to_string())
         .as_str(),
     );
-    let _ = writeln!(s, "set_lan 'IP Address Source' 'Static Address' ipsrc static");
+    let _ = writeln!(
+        s,
+        "set_lan 'IP Address Source' 'Static Address' ipsrc static"
+    );
     let _ = writeln!(s, "set_lan 'IP Address' '{ip}' ipaddr {ip}");
     let _ = writeln!(s, "set_lan 'Subnet Mask' '{mask}' netmask {mask}");
     if let Some(gw) = gateway {
         let _ = writeln!(s, "set_lan 'Default Gateway IP' '{gw}' defgw ipaddr {gw}");
     }
-    let _ = writeln!(s, "retry user_named -- user set name \"$BMC_USER_ID\" \"$BMC_USER\"");
-    let _ = writeln!(s, "retry password_ok -- user set password \"$BMC_USER_ID\" \"$BMC_PASSWORD\"");
+    let _ = writeln!(
+        s,
+        "retry user_named -- user set name \"$BMC_USER_ID\" \"$BMC_USER\""
+    );
+    let _ = writeln!(
+        s,
+        "retry password_ok -- user set password \"$BMC_USER_ID\" \"$BMC_PASSWORD\""
+    );
     let _ = writeln!(
         s,
         "retry always -- channel setaccess \"$CH\" \"$BMC_USER_ID\" link=on ipmi=on callin=on privilege={}",
         config.privilege
     );
     let _ = writeln!(s, "retry always -- user enable \"$BMC_USER_ID\"");
-    let _ = writeln!(s, "ipmitool lan set \"$CH\" access on >/dev/null 2>&1 || true");
+    let _ = writeln!(
+        s,
+        "ipmitool lan set \"$CH\" access on >/dev/null 2>&1 || true"
+    );
     if config.cold_reset {
         let _ = writeln!(s, "ipmitool mc reset cold >/dev/null 2>&1 || true");
     }
-    let _ = writeln!(s, "echo \"ipmi-lan: BMC of {} set to {ip}/{mask}\"", node.name);
+    let _ = writeln!(
+        s,
+        "echo \"ipmi-lan: BMC of {} set to {ip}/{mask}\"",
+        node.name
+    );
     Ok(s)
 }
 
@@ -175,8 +208,15 @@ mod tests {
         Node {
             name: "node001".into(),
             hostname: "node001".into(),
-            group: Group { name: "compute".into(), domain: None },
-            osimage: Osimage { name: "el9".into(), kernel_version: None, distribution: None },
+            group: Group {
+                name: "compute".into(),
+                domain: None,
+            },
+            osimage: Osimage {
+                name: "el9".into(),
+                kernel_version: None,
+                distribution: None,
+            },
             firmware: BootFirmware::Bios,
             interfaces: vec![],
             disks: vec![],
@@ -202,7 +242,11 @@ mod tests {
 
     #[test]
     fn quotes_in_password_are_escaped() {
-        let s = render(&node(Some("10.149.0.1"), Some("255.255.0.0"), "a'b"), &Config::default()).unwrap();
+        let s = render(
+            &node(Some("10.149.0.1"), Some("255.255.0.0"), "a'b"),
+            &Config::default(),
+        )
+        .unwrap();
         assert!(s.contains(r"BMC_PASSWORD='a'\''b'"), "{s}");
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Configuration (optional): `{"soft_off": false}` (off = ACPI soft shutdown instead of hard off).
 
-use luna_sdk::{Node, PowerAction, PowerState, Power};
+use luna_sdk::{Node, Power, PowerAction, PowerState};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -27,11 +27,17 @@ pub fn command(action: PowerAction, config: &Config) -> Vec<&'static str> {
 
 /// "Chassis Power is on" → On.
 pub fn parse_status(output: &str) -> Result<PowerState, String> {
-    let line = output.lines().find(|l| l.contains("Chassis Power is")).unwrap_or("");
+    let line = output
+        .lines()
+        .find(|l| l.contains("Chassis Power is"))
+        .unwrap_or("");
     match line.rsplit(' ').next().map(str::trim) {
         Some("on") => Ok(PowerState::On),
         Some("off") => Ok(PowerState::Off),
-        _ => Err(format!("ipmi-power: unexpected ipmitool answer '{}'", output.trim())),
+        _ => Err(format!(
+            "ipmi-power: unexpected ipmitool answer '{}'",
+            output.trim()
+        )),
     }
 }
 
@@ -51,7 +57,10 @@ impl Power for IpmiPower {
             .ok_or_else(|| format!("ipmi-power: node {} has no BMC address", node.name))?;
         let address = address.split('/').next().unwrap_or_default().to_string();
         let run = |args: Vec<&str>| {
-            luna_sdk::ipmi::run(&address, &args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+            luna_sdk::ipmi::run(
+                &address,
+                &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            )
         };
         if action != PowerAction::Status {
             run(command(action, &config))?;
@@ -72,13 +81,22 @@ mod tests {
 
     #[test]
     fn status_lines_parse() {
-        assert_eq!(parse_status("Chassis Power is on\n").unwrap(), PowerState::On);
-        assert_eq!(parse_status("Chassis Power is off\n").unwrap(), PowerState::Off);
+        assert_eq!(
+            parse_status("Chassis Power is on\n").unwrap(),
+            PowerState::On
+        );
+        assert_eq!(
+            parse_status("Chassis Power is off\n").unwrap(),
+            PowerState::Off
+        );
         assert!(parse_status("Error: Unable to establish IPMI v2 / RMCP+ session").is_err());
     }
 
     #[test]
     fn soft_off_uses_soft() {
-        assert_eq!(command(PowerAction::Off, &Config { soft_off: true }), ["chassis", "power", "soft"]);
+        assert_eq!(
+            command(PowerAction::Off, &Config { soft_off: true }),
+            ["chassis", "power", "soft"]
+        );
     }
 }

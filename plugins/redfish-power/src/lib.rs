@@ -28,7 +28,10 @@ impl Default for Config {
 impl Config {
     pub fn check(&self) -> Result<(), String> {
         if self.scheme != "http" && self.scheme != "https" {
-            return Err(format!("redfish-power: scheme must be http or https, not '{}'", self.scheme));
+            return Err(format!(
+                "redfish-power: scheme must be http or https, not '{}'",
+                self.scheme
+            ));
         }
         Ok(())
     }
@@ -94,7 +97,11 @@ impl Power for RedfishPower {
             .as_deref()
             .and_then(|a| a.split('/').next())
             .ok_or_else(|| format!("redfish-power: node {} has no BMC address", node.name))?;
-        let host = if address.contains(':') { format!("[{address}]") } else { address.to_string() };
+        let host = if address.contains(':') {
+            format!("[{address}]")
+        } else {
+            address.to_string()
+        };
         let base = match bmc.port {
             Some(port) => format!("{}://{host}:{port}", config.scheme),
             None => format!("{}://{host}", config.scheme),
@@ -119,7 +126,11 @@ impl Power for RedfishPower {
                 Some(body),
             )?;
             // BMCs apply resets asynchronously: report the state the action leads to.
-            return Ok(if action == PowerAction::Off { PowerState::Off } else { PowerState::On });
+            return Ok(if action == PowerAction::Off {
+                PowerState::Off
+            } else {
+                PowerState::On
+            });
         }
         parse_power_state(&call("GET", &format!("{base}{system_path}"), None)?)
     }
@@ -133,8 +144,14 @@ mod tests {
 
     #[test]
     fn power_state_parses() {
-        assert_eq!(parse_power_state(r#"{"PowerState": "On"}"#).unwrap(), PowerState::On);
-        assert_eq!(parse_power_state(r#"{"PowerState": "Off"}"#).unwrap(), PowerState::Off);
+        assert_eq!(
+            parse_power_state(r#"{"PowerState": "On"}"#).unwrap(),
+            PowerState::On
+        );
+        assert_eq!(
+            parse_power_state(r#"{"PowerState": "Off"}"#).unwrap(),
+            PowerState::Off
+        );
         assert!(parse_power_state("{}").is_err());
     }
 

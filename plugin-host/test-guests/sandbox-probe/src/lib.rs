@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Config {
-    mode: String,
-    target: String,
+pub struct Config {
+    pub mode: String,
+    pub target: String,
 }
 
-struct Probe;
+pub struct Probe;
 
 impl SwitchDiscovery for Probe {
     fn discover(switch: SwitchInfo) -> Result<Vec<PortEntry>, String> {
@@ -34,17 +34,22 @@ impl SwitchDiscovery for Probe {
                 Err(format!("allocated {} chunks", chunks.len()))
             }
             "file" => match std::fs::read("/etc/passwd") {
-                Ok(bytes) => Err(format!("ESCAPED: read {} bytes of /etc/passwd", bytes.len())),
+                Ok(bytes) => Err(format!(
+                    "ESCAPED: read {} bytes of /etc/passwd",
+                    bytes.len()
+                )),
                 Err(e) => Err(format!("file denied: {e}")),
             },
             "socket" => match std::net::TcpStream::connect(config.target.as_str()) {
                 Ok(_) => Err(format!("ESCAPED: connected to {}", config.target)),
                 Err(e) => Err(format!("socket denied: {e}")),
             },
-            "snmp-other" => match luna_sdk::snmp::get(&config.target, &["1.3.6.1.2.1.1.5.0".into()]) {
-                Ok(v) => Err(format!("ESCAPED: SNMP answered {} varbinds", v.len())),
-                Err(e) => Err(e),
-            },
+            "snmp-other" => {
+                match luna_sdk::snmp::get(&config.target, &["1.3.6.1.2.1.1.5.0".into()]) {
+                    Ok(v) => Err(format!("ESCAPED: SNMP answered {} varbinds", v.len())),
+                    Err(e) => Err(e),
+                }
+            }
             "panic" => panic!("probe asked to panic"),
             _ => Ok(vec![PortEntry {
                 mac: "52:54:00:00:00:01".into(),
