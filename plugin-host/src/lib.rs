@@ -25,4 +25,4 @@ pub use luna_proto::plugin::{
     SwitchContext,
 };
 pub use runtime::{Plugin, PluginRuntime, RuntimeConfig, default_plugin_name, sha256_hex};
-pub use wasm::SUPPORTED_VERSIONS;
+pub use wasm::{CONCURRENT_CALLS, SUPPORTED_VERSIONS};

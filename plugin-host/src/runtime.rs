@@ -110,7 +110,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl PluginRuntime {
     pub fn new(config: RuntimeConfig) -> Result<Self> {
-        let wasm = WasmEngine::new(config.cache_dir.clone())?;
+        let wasm = WasmEngine::new(config.cache_dir.clone(), config.memory_limit)?;
         let rhai = RhaiEngine::new(&RhaiLimits {
             max_operations: config.rhai_max_operations,
             max_call_levels: config.rhai_max_call_levels,

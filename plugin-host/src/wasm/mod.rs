@@ -18,10 +18,41 @@ use wasmtime::{Engine, Store, Trap};
 /// Contract versions this host runs. A 0.2 host keeps 0.1 here and adds its own (wit/README.md).
 pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
 
+/// Instances that may exist at once. Instances come from a pre-allocated pool (instantiation in
+/// microseconds instead of mapping fresh memory per call); calls beyond this wait for a slot.
+pub const CONCURRENT_CALLS: u32 = 32;
+
 pub struct WasmEngine {
     engine: Engine,
     linkers: HashMap<Hook, Linker<CallState>>,
     cache: cache::ComponentCache,
+    slots: Slots,
+}
+
+/// A counting semaphore for pool slots (calls run on blocking threads, so waiting is fine).
+struct Slots {
+    free: std::sync::Mutex<u32>,
+    freed: std::sync::Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// A compiled, linked component ready to instantiate (cheap to clone).
@@ -62,10 +93,18 @@ fn interface_of(hook: Hook) -> &'static str {
 }
 
 impl WasmEngine {
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self> {
+    pub fn new(cache_dir: Option<PathBuf>, memory_limit: usize) -> Result<Self> {
         let mut config = wasmtime::Config::new();
         config.consume_fuel(true);
         config.wasm_component_model(true);
+        // A Rust wasip2 component holds a few core instances (main module plus adapter shims).
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(CONCURRENT_CALLS)
+            .total_core_instances(CONCURRENT_CALLS * 8)
+            .total_memories(CONCURRENT_CALLS * 2)
+            .total_tables(CONCURRENT_CALLS * 8)
+            .max_memory_size(memory_limit);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)
             .map_err(|e| PluginError::Runtime(format!("cannot start wasmtime: {e}")))?;
         let mut linkers = HashMap::new();
@@ -77,6 +116,10 @@ impl WasmEngine {
             engine,
             linkers,
             cache,
+            slots: Slots {
+                free: std::sync::Mutex::new(CONCURRENT_CALLS),
+                freed: std::sync::Condvar::new(),
+            },
         })
     }
 
@@ -171,6 +214,7 @@ impl WasmEngine {
         fuel: u64,
         call: impl FnOnce(&mut Store<CallState>, &HookGuest) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<T> {
+        let _slot = self.slots.take();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store
