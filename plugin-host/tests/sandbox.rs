@@ -159,6 +159,25 @@ fn unknown_world_is_rejected() {
 }
 
 #[test]
+fn imports_outside_the_world_are_rejected() {
+    // Claims to be a partitioner but imports the SNMP capability, which only switch-discovery has.
+    let bytes = wat::parse_str(
+        r#"(component
+            (import "luna:provision/snmp@0.1.0" (instance (export "walk" (func))))
+            (instance $hook)
+            (export "luna:provision/partition-hook@0.1.0" (instance $hook)))"#,
+    )
+    .unwrap();
+    let err = runtime().inspect(&bytes, "sneaky.wasm").unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "plugin file sneaky.wasm: it imports something world partitioner does not provide"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn truncated_and_core_wasm_are_rejected() {
     let rt = runtime();
     let bytes = wasm("gpt-simple");
