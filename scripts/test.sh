@@ -7,11 +7,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/luna-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 # Debian packages used by the tests as real peers (DHCP/DNS/TFTP clients, simulators, VMs).
-APT_PACKAGES=(busybox-static cpio)
+APT_PACKAGES=(busybox-static cpio isc-dhcp-client dnsmasq bind9-dnsutils bind9-utils isc-dhcp-server
+  kea-dhcp4-server tftp-hpa ipxe qemu-system-x86 ipxe-qemu qemu-system-data)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The QEMU tests fetch a kernel package with `apt-get download`, which needs the package lists.
+if [ "$(id -u)" = 0 ] && ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  apt-get update -qq
+fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -1,0 +1,402 @@
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`, built from the route table below and
+//! the request/response types' `ToSchema` derivations.
+
+use crate::model::*;
+use crate::service::*;
+use serde_json::{Map, Value, json};
+use utoipa::openapi::ComponentsBuilder;
+
+/// (method, path, summary, request body schema, response schema).
+pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
+    ("get", "/cluster", "Show cluster settings", None, "Cluster"),
+    (
+        "post",
+        "/cluster",
+        "Initialise the cluster",
+        Some("ClusterChange"),
+        "Cluster",
+    ),
+    (
+        "patch",
+        "/cluster",
+        "Change cluster settings",
+        Some("ClusterChange"),
+        "Cluster",
+    ),
+    ("get", "/networks", "List networks", None, "NetworkView[]"),
+    (
+        "post",
+        "/networks",
+        "Add a network",
+        Some("NetworkAdd"),
+        "NetworkView",
+    ),
+    (
+        "get",
+        "/networks/{name}",
+        "Show a network",
+        None,
+        "NetworkView",
+    ),
+    (
+        "patch",
+        "/networks/{name}",
+        "Change a network, reserve or release addresses",
+        Some("NetworkChange"),
+        "NetworkView",
+    ),
+    (
+        "delete",
+        "/networks/{name}",
+        "Delete an unused network",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/networks/{name}/rename",
+        "Rename a network",
+        Some("Rename"),
+        "NetworkView",
+    ),
+    ("get", "/osimages", "List OS images", None, "OsImage[]"),
+    (
+        "post",
+        "/osimages",
+        "Add an OS image",
+        Some("OsImageAdd"),
+        "OsImage",
+    ),
+    (
+        "get",
+        "/osimages/{name}",
+        "Show an OS image",
+        None,
+        "OsImage",
+    ),
+    (
+        "patch",
+        "/osimages/{name}",
+        "Change an OS image",
+        Some("OsImageChange"),
+        "OsImage",
+    ),
+    (
+        "delete",
+        "/osimages/{name}",
+        "Delete an unused OS image",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/osimages/{name}/rename",
+        "Rename an OS image",
+        Some("Rename"),
+        "OsImage",
+    ),
+    (
+        "post",
+        "/osimages/{name}/clone",
+        "Clone an OS image",
+        Some("OsImageClone"),
+        "OsImage",
+    ),
+    ("get", "/bmcsetups", "List BMC setups", None, "BmcSetup[]"),
+    (
+        "post",
+        "/bmcsetups",
+        "Add a BMC setup",
+        Some("BmcSetupAdd"),
+        "BmcSetup",
+    ),
+    (
+        "get",
+        "/bmcsetups/{name}",
+        "Show a BMC setup (password masked)",
+        None,
+        "BmcSetup",
+    ),
+    (
+        "patch",
+        "/bmcsetups/{name}",
+        "Change a BMC setup",
+        Some("BmcSetupChange"),
+        "BmcSetup",
+    ),
+    (
+        "delete",
+        "/bmcsetups/{name}",
+        "Delete an unused BMC setup",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/bmcsetups/{name}/rename",
+        "Rename a BMC setup",
+        Some("Rename"),
+        "BmcSetup",
+    ),
+    ("get", "/groups", "List groups", None, "Group[]"),
+    ("post", "/groups", "Add a group", Some("GroupAdd"), "Group"),
+    ("get", "/groups/{name}", "Show a group", None, "Group"),
+    (
+        "patch",
+        "/groups/{name}",
+        "Change a group",
+        Some("GroupChange"),
+        "Group",
+    ),
+    (
+        "delete",
+        "/groups/{name}",
+        "Delete a group without nodes",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/groups/{name}/rename",
+        "Rename a group",
+        Some("Rename"),
+        "Group",
+    ),
+    (
+        "put",
+        "/groups/{name}/interfaces/{iface}",
+        "Add or change a group interface (re-addresses nodes)",
+        Some("GroupInterfaceSet"),
+        "Group",
+    ),
+    (
+        "delete",
+        "/groups/{name}/interfaces/{iface}",
+        "Remove a group interface",
+        None,
+        "Group",
+    ),
+    (
+        "get",
+        "/nodes",
+        "List nodes (optionally ?group=NAME)",
+        None,
+        "NodeView[]",
+    ),
+    (
+        "post",
+        "/nodes",
+        "Add nodes (name, hostlist or count)",
+        Some("NodeAdd"),
+        "NodeView[]",
+    ),
+    (
+        "get",
+        "/nodes/{name}",
+        "Show a node (a hostlist gives an array)",
+        None,
+        "NodeView",
+    ),
+    (
+        "patch",
+        "/nodes/{name}",
+        "Change a node or a hostlist of nodes",
+        Some("NodeChange"),
+        "NodeView[]",
+    ),
+    (
+        "delete",
+        "/nodes/{name}",
+        "Delete a node or a hostlist of nodes",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/nodes/{name}/rename",
+        "Rename a node",
+        Some("Rename"),
+        "NodeView",
+    ),
+    (
+        "get",
+        "/nodes/{name}/plan",
+        "Install plan of a node (by name or boot MAC); node itself, loopback or token",
+        None,
+        "NodePlan",
+    ),
+    ("get", "/switches", "List switches", None, "Switch[]"),
+    (
+        "post",
+        "/switches",
+        "Add a switch",
+        Some("SwitchAdd"),
+        "Switch",
+    ),
+    ("get", "/switches/{name}", "Show a switch", None, "Switch"),
+    (
+        "patch",
+        "/switches/{name}",
+        "Change a switch",
+        Some("SwitchChange"),
+        "Switch",
+    ),
+    (
+        "delete",
+        "/switches/{name}",
+        "Delete a switch no node uses",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/switches/{name}/rename",
+        "Rename a switch",
+        Some("Rename"),
+        "Switch",
+    ),
+    (
+        "get",
+        "/otherdevs",
+        "List other devices",
+        None,
+        "OtherDevView[]",
+    ),
+    (
+        "post",
+        "/otherdevs",
+        "Add another device",
+        Some("OtherDevAdd"),
+        "OtherDevView",
+    ),
+    (
+        "get",
+        "/otherdevs/{name}",
+        "Show another device",
+        None,
+        "OtherDevView",
+    ),
+    (
+        "patch",
+        "/otherdevs/{name}",
+        "Change another device's addresses",
+        Some("OtherDevChange"),
+        "OtherDevView",
+    ),
+    (
+        "delete",
+        "/otherdevs/{name}",
+        "Delete another device",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/otherdevs/{name}/rename",
+        "Rename another device",
+        Some("Rename"),
+        "OtherDevView",
+    ),
+];
+
+fn schema_ref(name: &str) -> Value {
+    match name.strip_suffix("[]") {
+        Some(item) => {
+            json!({ "type": "array", "items": { "$ref": format!("#/components/schemas/{item}") } })
+        }
+        None => json!({ "$ref": format!("#/components/schemas/{name}") }),
+    }
+}
+
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, path, summary, body, response) in ROUTES {
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": schema_ref(response) } } },
+                "4XX": { "description": "Invalid input, not found, conflict or missing token",
+                         "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } } }
+            }
+        });
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        if let Some(b) = body {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema_ref(b) } } });
+        }
+        if *method != "get" {
+            op["security"] = json!([{ "bearer": [] }]);
+        }
+        let item = paths
+            .entry(format!("/api/v1{path}"))
+            .or_insert_with(|| json!({}));
+        item[*method] = op;
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<Cluster>()
+        .schema_from::<ClusterChange>()
+        .schema_from::<Network>()
+        .schema_from::<NetworkView>()
+        .schema_from::<NetworkAdd>()
+        .schema_from::<NetworkChange>()
+        .schema_from::<OsImage>()
+        .schema_from::<OsImageAdd>()
+        .schema_from::<OsImageChange>()
+        .schema_from::<OsImageClone>()
+        .schema_from::<BmcSetup>()
+        .schema_from::<BmcSetupAdd>()
+        .schema_from::<BmcSetupChange>()
+        .schema_from::<Group>()
+        .schema_from::<GroupInterface>()
+        .schema_from::<PluginBinding>()
+        .schema_from::<GroupAdd>()
+        .schema_from::<GroupChange>()
+        .schema_from::<GroupInterfaceSet>()
+        .schema_from::<Node>()
+        .schema_from::<NodeView>()
+        .schema_from::<Address>()
+        .schema_from::<NodeAdd>()
+        .schema_from::<NodeChange>()
+        .schema_from::<Switch>()
+        .schema_from::<SwitchAdd>()
+        .schema_from::<SwitchChange>()
+        .schema_from::<OtherDev>()
+        .schema_from::<OtherDevView>()
+        .schema_from::<OtherDevAdd>()
+        .schema_from::<OtherDevChange>()
+        .schema_from::<Rename>()
+        .schema_from::<LunaError>()
+        .schema_from::<ErrorKind>()
+        .build();
+    let mut schemas = serde_json::to_value(&components).unwrap_or_else(|_| json!({}));
+    schemas["schemas"]["ErrorBody"] = json!({
+        "type": "object", "required": ["error"],
+        "properties": { "error": { "$ref": "#/components/schemas/LunaError" } }
+    });
+    schemas["schemas"]["Deleted"] = json!({
+        "type": "object",
+        "properties": { "deleted": { "type": "string" }, "name": { "type": "string" }, "count": { "type": "integer" } }
+    });
+    // Plan types live in the dependency-light proto crate, which does not derive schemas.
+    schemas["schemas"]["NodePlan"] = json!({
+        "type": "object",
+        "description": "Install plan: node, hostname, osimage, interfaces with addresses, bmc, scripts, plugins, image source"
+    });
+    schemas["securitySchemes"] = json!({ "bearer": { "type": "http", "scheme": "bearer" } });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Luna API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Bare-metal cluster provisioning. Writes need `Authorization: Bearer TOKEN`."
+        },
+        "paths": paths,
+        "components": schemas,
+    })
+}

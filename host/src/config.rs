@@ -1,0 +1,101 @@
+//! Daemon configuration: `luna.toml` (from `--config`, else `/etc/luna/luna.toml` when present),
+//! overridden by command-line flags. Every field has a default, so no file is needed.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7050";
+const SYSTEM_CONFIG: &str = "/etc/luna/luna.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    /// `surrealkv://DIR`, `mem://` or `ws://HOST:PORT`; defaults to surrealkv under the data dir.
+    pub store: Option<String>,
+    /// `text` or `json`.
+    pub log_format: Option<String>,
+}
+
+/// The settings `luna serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub store: String,
+    pub log_json: bool,
+}
+
+impl FileConfig {
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(SYSTEM_CONFIG).exists() => PathBuf::from(SYSTEM_CONFIG),
+            None => return Ok(Self::default()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("config file {} is not valid", path.display()))
+    }
+}
+
+/// `/var/lib/luna` for root, `./luna-data` for everyone else.
+pub fn default_data_dir() -> PathBuf {
+    if running_as_root() {
+        PathBuf::from("/var/lib/luna")
+    } else {
+        PathBuf::from("luna-data")
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+pub fn resolve(
+    file: FileConfig,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    store: Option<String>,
+    log_format: Option<String>,
+) -> Result<ServeConfig> {
+    let s = file.server;
+    let data_dir = data_dir.or(s.data_dir).unwrap_or_else(default_data_dir);
+    let data_dir = std::path::absolute(&data_dir)
+        .with_context(|| format!("data directory {} cannot be resolved", data_dir.display()))?;
+    let store = store
+        .or(s.store)
+        .unwrap_or_else(|| format!("surrealkv://{}", data_dir.join("db").display()));
+    let log_format = log_format.or(s.log_format).unwrap_or_else(|| "text".into());
+    let log_json = match log_format.as_str() {
+        "text" => false,
+        "json" => true,
+        other => bail!("log format '{other}' is not known; use text or json"),
+    };
+    Ok(ServeConfig {
+        listen: listen
+            .or(s.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+        data_dir,
+        store,
+        log_json,
+    })
+}

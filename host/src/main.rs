@@ -1,0 +1,92 @@
+//! `luna`: the Luna daemon (`luna serve`) and its command-line client.
+
+mod api;
+mod bench;
+mod cli;
+mod config;
+mod model;
+mod serve;
+mod service;
+mod store;
+
+use clap::{CommandFactory, Parser};
+use cli::args::{BenchCmd, Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(7);
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                let result = config::FileConfig::load(args.config.as_deref()).and_then(|file| {
+                    config::resolve(
+                        file,
+                        args.listen,
+                        cli.data_dir.clone(),
+                        args.store,
+                        args.log_format,
+                    )
+                });
+                let cfg = match result {
+                    Ok(c) => c,
+                    Err(e) => return fail(7, &format!("{e:#}")),
+                };
+                init_logging(cfg.log_json);
+                match serve::run(cfg).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(7, &format!("{e:#}")),
+                }
+            }
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "luna", &mut std::io::stdout());
+                ExitCode::SUCCESS
+            }
+            Command::Bench(BenchCmd::Store { nodes, store }) => {
+                match bench::store(nodes, store).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(7, &format!("{e:#}")),
+                }
+            }
+            _ => match cli::run(cli).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e.code, &e.message),
+            },
+        }
+    })
+}
+
+fn fail(code: i32, message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code as u8)
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LUNA_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,surrealdb=warn,surrealkv=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,296 @@
+//! The only module that speaks SurrealQL. Objects travel as JSON between serde types and the
+//! database; every multi-object change is a [`Tx`] committed as one SurrealDB transaction.
+
+mod schema;
+
+use crate::model::{LunaError, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use surrealdb::Surreal;
+use surrealdb::engine::any::{Any, connect};
+
+/// Tables holding named objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Network,
+    OsImage,
+    BmcSetup,
+    Group,
+    Node,
+    Switch,
+    OtherDev,
+    Ip,
+}
+
+impl Table {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Table::Network => "network",
+            Table::OsImage => "osimage",
+            Table::BmcSetup => "bmcsetup",
+            Table::Group => "group",
+            Table::Node => "node",
+            Table::Switch => "switch",
+            Table::OtherDev => "otherdev",
+            Table::Ip => "ip",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Surreal<Any>,
+}
+
+impl Store {
+    /// Opens `mem://`, `surrealkv://DIR` or `ws://HOST:PORT` and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self> {
+        let db = connect(url)
+            .await
+            .map_err(|e| LunaError::internal(format!("cannot open the store at {url}: {e}")))?;
+        db.use_ns("luna").use_db("cluster").await?;
+        let store = Self { db };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let current = self.schema_version().await?;
+        for (version, surql) in schema::MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            let q = format!(
+                "BEGIN TRANSACTION;\n{surql}\nUPSERT meta:schema SET version = {version};\nCOMMIT TRANSACTION;"
+            );
+            self.db
+                .query(q)
+                .await
+                .and_then(|r| r.check())
+                .map_err(|e| {
+                    LunaError::internal(format!("schema migration {version} failed: {e}"))
+                })?;
+            tracing::info!(version, "applied schema migration");
+        }
+        Ok(())
+    }
+
+    pub async fn schema_version(&self) -> Result<u32> {
+        // A fresh database has no tables at all; the meta table holds the schema version.
+        let q = "DEFINE TABLE IF NOT EXISTS meta SCHEMALESS; SELECT VALUE version FROM meta:schema";
+        let mut r = self.db.query(q).await?.check()?;
+        let v: Option<i64> = r.take(1)?;
+        Ok(v.unwrap_or(0) as u32)
+    }
+
+    /// Every object of a table.
+    pub async fn list<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>> {
+        self.rows(
+            &format!("SELECT * OMIT id FROM {}", table.as_str()),
+            Map::new(),
+        )
+        .await
+    }
+
+    /// Objects whose `field` equals `value` (an indexed field, for speed).
+    pub async fn list_where<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        field: &str,
+        value: impl Serialize,
+    ) -> Result<Vec<T>> {
+        let mut vars = Map::new();
+        vars.insert("v".into(), serde_json::to_value(value)?);
+        self.rows(
+            &format!(
+                "SELECT * OMIT id FROM {} WHERE {field} = $v",
+                table.as_str()
+            ),
+            vars,
+        )
+        .await
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, table: Table, name: &str) -> Result<Option<T>> {
+        Ok(self
+            .list_where(table, "name", name)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Runs a read query with variables and decodes its first statement's rows.
+    pub async fn rows<T: DeserializeOwned>(
+        &self,
+        q: &str,
+        vars: Map<String, Value>,
+    ) -> Result<Vec<T>> {
+        let mut r = self
+            .db
+            .query(q.to_string())
+            .bind(Value::Object(vars))
+            .await?
+            .check()?;
+        let rows: Vec<Value> = r.take(0)?;
+        rows.into_iter()
+            .map(|v| serde_json::from_value(v).map_err(LunaError::from))
+            .collect()
+    }
+
+    pub async fn singleton<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>> {
+        let rows: Vec<T> = self
+            .rows(&format!("SELECT * OMIT id FROM {id}"), Map::new())
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Applies every statement of `tx` atomically: all of them or none.
+    pub async fn commit(&self, tx: Tx) -> Result<()> {
+        if tx.statements.is_empty() {
+            return Ok(());
+        }
+        let mut q =
+            String::with_capacity(64 + tx.statements.iter().map(|s| s.len() + 2).sum::<usize>());
+        q.push_str("BEGIN TRANSACTION;\n");
+        for s in &tx.statements {
+            q.push_str(s);
+            q.push_str(";\n");
+        }
+        q.push_str("COMMIT TRANSACTION;");
+        let response = self.db.query(q).bind(Value::Object(tx.vars)).await?;
+        response.check().map_err(|e| {
+            let text = e.to_string();
+            if text.contains("already contains") {
+                // A unique index caught a race the service layer's checks did not see.
+                LunaError::conflict(format!(
+                    "the change clashes with an existing object: {text}"
+                ))
+            } else {
+                LunaError::internal(format!(
+                    "store transaction failed, nothing was changed: {text}"
+                ))
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// A batch of writes applied as one transaction by [`Store::commit`].
+#[derive(Default)]
+pub struct Tx {
+    statements: Vec<String>,
+    vars: Map<String, Value>,
+}
+
+impl Tx {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn bind(&mut self, value: Value) -> String {
+        let name = format!("v{}", self.vars.len());
+        self.vars.insert(name.clone(), value);
+        format!("${name}")
+    }
+
+    fn content(value: &impl Serialize) -> Value {
+        // `option<T>` fields accept NONE but not NULL: absent optionals are left out.
+        strip_nulls(serde_json::to_value(value).expect("model types serialize to JSON"))
+    }
+
+    pub fn create(&mut self, table: Table, obj: &impl Serialize) {
+        let v = self.bind(Self::content(obj));
+        self.statements
+            .push(format!("CREATE {} CONTENT {v}", table.as_str()));
+    }
+
+    /// Inserts many objects in one statement (bulk node adds).
+    pub fn insert_many<T: Serialize>(&mut self, table: Table, objs: &[T]) {
+        if objs.is_empty() {
+            return;
+        }
+        let v = self.bind(Value::Array(objs.iter().map(Self::content).collect()));
+        self.statements
+            .push(format!("INSERT INTO {} {v}", table.as_str()));
+    }
+
+    /// Replaces the named object's content (it may carry a new name).
+    pub fn replace(&mut self, table: Table, name: &str, obj: &impl Serialize) {
+        let v = self.bind(Self::content(obj));
+        let n = self.bind(Value::String(name.to_string()));
+        self.statements.push(format!(
+            "UPDATE {} CONTENT {v} WHERE name = {n}",
+            table.as_str()
+        ));
+    }
+
+    pub fn delete(&mut self, table: Table, name: &str) {
+        let n = self.bind(Value::String(name.to_string()));
+        self.statements
+            .push(format!("DELETE {} WHERE name = {n}", table.as_str()));
+    }
+
+    /// `UPDATE table SET field = new WHERE field = old` (reference renames).
+    pub fn rename_ref(&mut self, table: Table, field: &str, old: &str, new: &str) {
+        let o = self.bind(Value::String(old.to_string()));
+        let n = self.bind(Value::String(new.to_string()));
+        self.statements.push(format!(
+            "UPDATE {} SET {field} = {n} WHERE {field} = {o}",
+            table.as_str()
+        ));
+    }
+
+    pub fn upsert_singleton(&mut self, id: &str, obj: &impl Serialize) {
+        let v = self.bind(Self::content(obj));
+        self.statements.push(format!("UPSERT {id} CONTENT {v}"));
+    }
+
+    /// Releases every address an owner holds (optionally only on one network or interface).
+    pub fn release_ips(
+        &mut self,
+        kind: &str,
+        owner: &str,
+        network: Option<&str>,
+        interface: Option<&str>,
+    ) {
+        let k = self.bind(Value::String(kind.to_string()));
+        let o = self.bind(Value::String(owner.to_string()));
+        let mut q = format!("DELETE ip WHERE owner_kind = {k} AND owner = {o}");
+        if let Some(n) = network {
+            let n = self.bind(Value::String(n.to_string()));
+            q.push_str(&format!(" AND network = {n}"));
+        }
+        if let Some(i) = interface {
+            let i = self.bind(Value::String(i.to_string()));
+            q.push_str(&format!(" AND interface = {i}"));
+        }
+        self.statements.push(q);
+    }
+
+    pub fn release_ip(&mut self, network: &str, ip: &str) {
+        let n = self.bind(Value::String(network.to_string()));
+        let i = self.bind(Value::String(ip.to_string()));
+        self.statements
+            .push(format!("DELETE ip WHERE network = {n} AND ip = {i}"));
+    }
+
+    pub fn rename_ip_owner(&mut self, kind: &str, old: &str, new: &str) {
+        let k = self.bind(Value::String(kind.to_string()));
+        let o = self.bind(Value::String(old.to_string()));
+        let n = self.bind(Value::String(new.to_string()));
+        self.statements.push(format!(
+            "UPDATE ip SET owner = {n} WHERE owner_kind = {k} AND owner = {o}"
+        ));
+    }
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}

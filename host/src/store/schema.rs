@@ -1,0 +1,116 @@
+//! Versioned schema migrations. A migration runs once, in one transaction, and records its version;
+//! released migrations are never edited, only appended to.
+
+/// (version, SurrealQL). Version N+1 assumes N has run.
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+const V1: &str = r#"
+DEFINE TABLE cluster SCHEMAFULL;
+DEFINE FIELD name ON cluster TYPE string;
+DEFINE FIELD nodeprefix ON cluster TYPE string;
+DEFINE FIELD nodedigits ON cluster TYPE int;
+DEFINE FIELD frontend_address ON cluster TYPE option<string>;
+DEFINE FIELD frontend_port ON cluster TYPE int;
+DEFINE FIELD tracker_interval ON cluster TYPE int;
+DEFINE FIELD tracker_min_interval ON cluster TYPE int;
+DEFINE FIELD tracker_maxpeers ON cluster TYPE int;
+DEFINE FIELD torrent_port_min ON cluster TYPE int;
+DEFINE FIELD torrent_port_max ON cluster TYPE int;
+DEFINE FIELD dns_include ON cluster TYPE option<string>;
+DEFINE FIELD comment ON cluster TYPE option<string>;
+
+DEFINE TABLE network SCHEMAFULL;
+DEFINE FIELD name ON network TYPE string;
+DEFINE FIELD cidr ON network TYPE string;
+DEFINE FIELD ns_hostname ON network TYPE string;
+DEFINE FIELD ns_ip ON network TYPE string;
+DEFINE FIELD gateway ON network TYPE option<string>;
+DEFINE FIELD zone_extra ON network TYPE option<string>;
+DEFINE FIELD comment ON network TYPE option<string>;
+DEFINE INDEX network_name ON network FIELDS name UNIQUE;
+DEFINE INDEX network_cidr ON network FIELDS cidr UNIQUE;
+
+DEFINE TABLE osimage SCHEMAFULL;
+DEFINE FIELD name ON osimage TYPE string;
+DEFINE FIELD path ON osimage TYPE string;
+DEFINE FIELD kernver ON osimage TYPE option<string>;
+DEFINE FIELD kernels ON osimage TYPE array<string>;
+DEFINE FIELD kernopts ON osimage TYPE string;
+DEFINE FIELD modules ON osimage TYPE array<string>;
+DEFINE FIELD drivers ON osimage TYPE array<string>;
+DEFINE FIELD grab_exclude ON osimage TYPE array<string>;
+DEFINE FIELD comment ON osimage TYPE option<string>;
+DEFINE INDEX osimage_name ON osimage FIELDS name UNIQUE;
+
+DEFINE TABLE bmcsetup SCHEMAFULL;
+DEFINE FIELD name ON bmcsetup TYPE string;
+DEFINE FIELD user ON bmcsetup TYPE string;
+DEFINE FIELD password ON bmcsetup TYPE string;
+DEFINE FIELD userid ON bmcsetup TYPE int;
+DEFINE FIELD netchannel ON bmcsetup TYPE int;
+DEFINE FIELD mgmtchannel ON bmcsetup TYPE int;
+DEFINE FIELD comment ON bmcsetup TYPE option<string>;
+DEFINE INDEX bmcsetup_name ON bmcsetup FIELDS name UNIQUE;
+
+DEFINE TABLE group SCHEMAFULL;
+DEFINE FIELD name ON group TYPE string;
+DEFINE FIELD osimage ON group TYPE string;
+DEFINE FIELD bmcsetup ON group TYPE option<string>;
+DEFINE FIELD domain ON group TYPE option<string>;
+DEFINE FIELD interfaces ON group TYPE array<object>;
+DEFINE FIELD interfaces[*].name ON group TYPE string;
+DEFINE FIELD interfaces[*].network ON group TYPE option<string>;
+DEFINE FIELD interfaces[*].network6 ON group TYPE option<string>;
+DEFINE FIELD interfaces[*].params ON group TYPE string;
+DEFINE FIELD prescript ON group TYPE string;
+DEFINE FIELD partscript ON group TYPE string;
+DEFINE FIELD postscript ON group TYPE string;
+DEFINE FIELD torrent_if ON group TYPE option<string>;
+DEFINE FIELD partition ON group TYPE option<object> FLEXIBLE;
+DEFINE FIELD post_install ON group TYPE option<object> FLEXIBLE;
+DEFINE FIELD bmc ON group TYPE option<object> FLEXIBLE;
+DEFINE FIELD power ON group TYPE option<object> FLEXIBLE;
+DEFINE FIELD comment ON group TYPE option<string>;
+DEFINE INDEX group_name ON group FIELDS name UNIQUE;
+DEFINE INDEX group_osimage ON group FIELDS osimage;
+
+DEFINE TABLE node SCHEMAFULL;
+DEFINE FIELD name ON node TYPE string;
+DEFINE FIELD group ON node TYPE string;
+DEFINE FIELD mac ON node TYPE option<string>;
+DEFINE FIELD switch ON node TYPE option<string>;
+DEFINE FIELD port ON node TYPE option<string>;
+DEFINE FIELD localboot ON node TYPE bool;
+DEFINE FIELD service ON node TYPE bool;
+DEFINE FIELD setupbmc ON node TYPE bool;
+DEFINE FIELD comment ON node TYPE option<string>;
+DEFINE INDEX node_name ON node FIELDS name UNIQUE;
+DEFINE INDEX node_mac ON node FIELDS mac UNIQUE;
+DEFINE INDEX node_group ON node FIELDS group;
+
+DEFINE TABLE switch SCHEMAFULL;
+DEFINE FIELD name ON switch TYPE string;
+DEFINE FIELD network ON switch TYPE string;
+DEFINE FIELD ip ON switch TYPE string;
+DEFINE FIELD read ON switch TYPE string;
+DEFINE FIELD rw ON switch TYPE string;
+DEFINE FIELD oid ON switch TYPE string;
+DEFINE FIELD uplinks ON switch TYPE array<string>;
+DEFINE FIELD discovery ON switch TYPE option<object> FLEXIBLE;
+DEFINE FIELD comment ON switch TYPE option<string>;
+DEFINE INDEX switch_name ON switch FIELDS name UNIQUE;
+
+DEFINE TABLE otherdev SCHEMAFULL;
+DEFINE FIELD name ON otherdev TYPE string;
+DEFINE FIELD comment ON otherdev TYPE option<string>;
+DEFINE INDEX otherdev_name ON otherdev FIELDS name UNIQUE;
+
+DEFINE TABLE ip SCHEMAFULL;
+DEFINE FIELD network ON ip TYPE string;
+DEFINE FIELD ip ON ip TYPE string;
+DEFINE FIELD owner_kind ON ip TYPE string ASSERT $value IN ['node', 'switch', 'otherdev', 'nameserver', 'reserved'];
+DEFINE FIELD owner ON ip TYPE string;
+DEFINE FIELD interface ON ip TYPE string;
+DEFINE INDEX ip_unique ON ip FIELDS network, ip UNIQUE;
+DEFINE INDEX ip_owner ON ip FIELDS owner_kind, owner;
+"#;
