@@ -4,8 +4,94 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::new()
+/// A blocking facade over the async client (the daemon runs as a separate process anyway).
+struct Http {
+    rt: tokio::runtime::Runtime,
+    c: reqwest::Client,
+}
+
+struct Req<'a> {
+    http: &'a Http,
+    b: reqwest::RequestBuilder,
+}
+
+struct Resp {
+    status: reqwest::StatusCode,
+    body: String,
+}
+
+impl Resp {
+    fn status(&self) -> reqwest::StatusCode {
+        self.status
+    }
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.body)
+    }
+}
+
+impl Http {
+    fn get(&self, url: String) -> Req<'_> {
+        Req {
+            http: self,
+            b: self.c.get(url),
+        }
+    }
+    fn post(&self, url: String) -> Req<'_> {
+        Req {
+            http: self,
+            b: self.c.post(url),
+        }
+    }
+    fn request(&self, m: reqwest::Method, url: &str) -> Req<'_> {
+        Req {
+            http: self,
+            b: self.c.request(m, url),
+        }
+    }
+}
+
+impl Req<'_> {
+    fn bearer_auth(self, t: &str) -> Self {
+        Req {
+            b: self.b.bearer_auth(t),
+            ..self
+        }
+    }
+    fn json(self, v: &Value) -> Self {
+        Req {
+            b: self.b.json(v),
+            ..self
+        }
+    }
+    fn header(self, k: &str, v: &str) -> Self {
+        Req {
+            b: self.b.header(k, v),
+            ..self
+        }
+    }
+    fn body(self, s: &'static str) -> Self {
+        Req {
+            b: self.b.body(s),
+            ..self
+        }
+    }
+    fn send(self) -> Result<Resp, reqwest::Error> {
+        self.http.rt.block_on(async {
+            let r = self.b.send().await?;
+            let status = r.status();
+            Ok(Resp {
+                status,
+                body: r.text().await?,
+            })
+        })
+    }
+}
+
+fn client() -> Http {
+    Http {
+        rt: tokio::runtime::Runtime::new().unwrap(),
+        c: reqwest::Client::new(),
+    }
 }
 
 #[test]
@@ -55,7 +141,8 @@ fn openapi_lists_every_served_route_and_errors_are_json() {
 fn unknown_fields_and_missing_tokens_are_refused() {
     let d = Daemon::start();
     let token = d.token();
-    let r = client()
+    let http = client();
+    let r = http
         .post(format!("{}/api/v1/cluster", d.url))
         .bearer_auth(&token)
         .json(&json!({ "frontend_adress": "10.0.0.1" }))
@@ -72,25 +159,25 @@ fn unknown_fields_and_missing_tokens_are_refused() {
         "{body}"
     );
 
-    let r = client()
+    let r = http
         .post(format!("{}/api/v1/cluster", d.url))
         .json(&json!({}))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let r = client()
+    let r = http
         .post(format!("{}/api/v1/cluster", d.url))
         .bearer_auth(&token)
         .json(&json!({}))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let r = client()
+    let r = http
         .get(format!("{}/api/v1/nodes/node001", d.url))
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    let r = client()
+    let r = http
         .get(format!("{}/api/v1/nodes?colour=red", d.url))
         .send()
         .unwrap();
@@ -100,7 +187,7 @@ fn unknown_fields_and_missing_tokens_are_refused() {
         "unknown query parameters are refused too"
     );
     // Malformed JSON is a 400 with our error shape, not a bare text answer.
-    let r = client()
+    let r = http
         .post(format!("{}/api/v1/networks", d.url))
         .bearer_auth(&token)
         .header("content-type", "application/json")

@@ -240,12 +240,17 @@ fn readdressing_and_regrouping() {
     assert_eq!(d.json(&["node", "show", "node003"])["group"], "accel");
 
     // Network reservations keep addresses out of allocation, and can be released.
+    // .3 is node003's: reserving it is refused.
+    d.luna(&["network", "change", "boot", "--reserve", "10.141.0.3"])
+        .fails(5, &["10.141.0.3", "already taken"]);
     d.luna(&[
         "network",
         "change",
         "boot",
         "--reserve",
-        "10.141.0.2-10.141.0.9",
+        "10.141.0.2",
+        "--reserve",
+        "10.141.0.4-10.141.0.9",
     ])
     .ok();
     let n = d.json(&["node", "add", "-g", "compute", "-n", "node100"]);
@@ -258,7 +263,9 @@ fn readdressing_and_regrouping() {
         "change",
         "boot",
         "--release",
-        "10.141.0.2-10.141.0.9",
+        "10.141.0.2",
+        "--release",
+        "10.141.0.4-10.141.0.9",
     ])
     .ok();
     assert_eq!(
