@@ -1,5 +1,5 @@
-//! `luna bench store`: the store and API under a 10k-node cluster, on the embedded default store
-//! and on the in-memory store side by side, through the real HTTP API.
+//! `luna bench store`: the store and API under a 10k-node cluster through the real HTTP API, on the
+//! embedded default store (or the store given), reported against the goals side by side.
 
 use crate::api;
 use crate::cli::client::Client;
