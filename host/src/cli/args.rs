@@ -345,7 +345,7 @@ pub enum GroupCmd {
         comment: Option<String>,
     },
     /// Change a group: `luna group change compute -b base`, `-i BMC --setnet ipmi`.
-    Change(GroupChangeArgs),
+    Change(Box<GroupChangeArgs>),
     Show {
         name: String,
     },

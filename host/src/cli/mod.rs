@@ -355,7 +355,7 @@ async fn group(c: &Client, f: Format, cmd: GroupCmd) -> Result<(), CliError> {
             };
             print_object(f, &c.post("/groups", &req).await?);
         }
-        GroupCmd::Change(a) => group_change(c, f, a).await?,
+        GroupCmd::Change(a) => group_change(c, f, *a).await?,
         GroupCmd::Show { name } => {
             print_object(f, &c.get(&format!("/groups/{}", seg(&name))).await?)
         }
