@@ -88,6 +88,37 @@ fn seg(name: &str) -> String {
         .replace(',', "%2C")
 }
 
+/// The verbs every named object shares, over `/api/v1/{collection}/{name}`.
+struct Resource(&'static str);
+
+impl Resource {
+    fn path(&self, name: &str) -> String {
+        format!("/{}/{}", self.0, seg(name))
+    }
+    async fn show(&self, c: &Client, f: Format, name: &str) -> Result<(), CliError> {
+        print_object(f, &c.get(&self.path(name)).await?);
+        Ok(())
+    }
+    async fn rename(
+        &self,
+        c: &Client,
+        f: Format,
+        name: &str,
+        new_name: String,
+    ) -> Result<(), CliError> {
+        print_object(
+            f,
+            &c.post(&format!("{}/rename", self.path(name)), &Rename { new_name })
+                .await?,
+        );
+        Ok(())
+    }
+    async fn delete(&self, c: &Client, f: Format, name: &str) -> Result<(), CliError> {
+        print_deleted(f, &c.delete(&self.path(name)).await?);
+        Ok(())
+    }
+}
+
 fn print_deleted(f: Format, v: &Value) {
     if f == Format::Table {
         let count = v["count"]
@@ -183,21 +214,12 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
                 &c.patch(&format!("/networks/{}", seg(&name)), &req).await?,
             );
         }
-        NetworkCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/networks/{}", seg(&name))).await?)
-        }
+        NetworkCmd::Show { name } => Resource("networks").show(c, f, &name).await?,
         NetworkCmd::List => print_list(f, &c.get("/networks").await?, NETWORK_COLS),
-        NetworkCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/networks/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        NetworkCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/networks/{}", seg(&name))).await?)
+        NetworkCmd::Rename { name, new_name } => {
+            Resource("networks").rename(c, f, &name, new_name).await?
         }
+        NetworkCmd::Delete { name } => Resource("networks").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -232,18 +254,11 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
                 &c.patch(&format!("/osimages/{}", seg(&name)), &req).await?,
             );
         }
-        OsimageCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/osimages/{}", seg(&name))).await?)
-        }
+        OsimageCmd::Show { name } => Resource("osimages").show(c, f, &name).await?,
         OsimageCmd::List => print_list(f, &c.get("/osimages").await?, OSIMAGE_COLS),
-        OsimageCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/osimages/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
+        OsimageCmd::Rename { name, new_name } => {
+            Resource("osimages").rename(c, f, &name, new_name).await?
+        }
         OsimageCmd::Clone {
             name,
             new_name,
@@ -256,9 +271,7 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
             )
             .await?,
         ),
-        OsimageCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/osimages/{}", seg(&name))).await?)
-        }
+        OsimageCmd::Delete { name } => Resource("osimages").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -291,21 +304,12 @@ async fn bmcsetup(c: &Client, f: Format, cmd: BmcsetupCmd) -> Result<(), CliErro
                 &c.patch(&format!("/bmcsetups/{}", seg(&name)), &req).await?,
             );
         }
-        BmcsetupCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/bmcsetups/{}", seg(&name))).await?)
-        }
+        BmcsetupCmd::Show { name } => Resource("bmcsetups").show(c, f, &name).await?,
         BmcsetupCmd::List => print_list(f, &c.get("/bmcsetups").await?, BMC_COLS),
-        BmcsetupCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/bmcsetups/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        BmcsetupCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/bmcsetups/{}", seg(&name))).await?)
+        BmcsetupCmd::Rename { name, new_name } => {
+            Resource("bmcsetups").rename(c, f, &name, new_name).await?
         }
+        BmcsetupCmd::Delete { name } => Resource("bmcsetups").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -356,21 +360,12 @@ async fn group(c: &Client, f: Format, cmd: GroupCmd) -> Result<(), CliError> {
             print_object(f, &c.post("/groups", &req).await?);
         }
         GroupCmd::Change(a) => group_change(c, f, *a).await?,
-        GroupCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/groups/{}", seg(&name))).await?)
-        }
+        GroupCmd::Show { name } => Resource("groups").show(c, f, &name).await?,
         GroupCmd::List => print_list(f, &c.get("/groups").await?, GROUP_COLS),
-        GroupCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/groups/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        GroupCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/groups/{}", seg(&name))).await?)
+        GroupCmd::Rename { name, new_name } => {
+            Resource("groups").rename(c, f, &name, new_name).await?
         }
+        GroupCmd::Delete { name } => Resource("groups").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -495,7 +490,7 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
                 NODE_COLS,
             );
         }
-        NodeCmd::Show { name } => print_object(f, &c.get(&format!("/nodes/{}", seg(&name))).await?),
+        NodeCmd::Show { name } => Resource("nodes").show(c, f, &name).await?,
         NodeCmd::List { group } => {
             let path = match group {
                 Some(g) => format!("/nodes?group={}", seg(&g)),
@@ -503,17 +498,10 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
             };
             print_list(f, &c.get(&path).await?, NODE_COLS)
         }
-        NodeCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/nodes/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        NodeCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/nodes/{}", seg(&name))).await?)
+        NodeCmd::Rename { name, new_name } => {
+            Resource("nodes").rename(c, f, &name, new_name).await?
         }
+        NodeCmd::Delete { name } => Resource("nodes").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -571,21 +559,12 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 &c.patch(&format!("/switches/{}", seg(&name)), &req).await?,
             );
         }
-        SwitchCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/switches/{}", seg(&name))).await?)
-        }
+        SwitchCmd::Show { name } => Resource("switches").show(c, f, &name).await?,
         SwitchCmd::List => print_list(f, &c.get("/switches").await?, SWITCH_COLS),
-        SwitchCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/switches/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        SwitchCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/switches/{}", seg(&name))).await?)
+        SwitchCmd::Rename { name, new_name } => {
+            Resource("switches").rename(c, f, &name, new_name).await?
         }
+        SwitchCmd::Delete { name } => Resource("switches").delete(c, f, &name).await?,
     }
     Ok(())
 }
@@ -628,21 +607,12 @@ async fn otherdev(c: &Client, f: Format, cmd: OtherdevCmd) -> Result<(), CliErro
                 &c.patch(&format!("/otherdevs/{}", seg(&name)), &req).await?,
             );
         }
-        OtherdevCmd::Show { name } => {
-            print_object(f, &c.get(&format!("/otherdevs/{}", seg(&name))).await?)
-        }
+        OtherdevCmd::Show { name } => Resource("otherdevs").show(c, f, &name).await?,
         OtherdevCmd::List => print_list(f, &c.get("/otherdevs").await?, OTHERDEV_COLS),
-        OtherdevCmd::Rename { name, new_name } => print_object(
-            f,
-            &c.post(
-                &format!("/otherdevs/{}/rename", seg(&name)),
-                &Rename { new_name },
-            )
-            .await?,
-        ),
-        OtherdevCmd::Delete { name } => {
-            print_deleted(f, &c.delete(&format!("/otherdevs/{}", seg(&name))).await?)
+        OtherdevCmd::Rename { name, new_name } => {
+            Resource("otherdevs").rename(c, f, &name, new_name).await?
         }
+        OtherdevCmd::Delete { name } => Resource("otherdevs").delete(c, f, &name).await?,
     }
     Ok(())
 }

@@ -87,9 +87,7 @@ impl Luna {
             let mut pool = AllocatorPool::new(self).await?;
             check_host(&sw.network, pool.network(&sw.network)?.cidr, sw.ip)?;
             tx.release_ips("switch", name, None, None);
-            if sw.network != old_net || sw.ip != old_ip {
-                pool.take(&sw.network, sw.ip).await?;
-            }
+            pool.take(&sw.network, sw.ip).await?;
             tx.create(
                 Table::Ip,
                 &ip_record(&sw.network, sw.ip, OwnerKind::Switch, name, ""),
