@@ -38,6 +38,12 @@ impl Luna {
         }
     }
 
+    /// Fires after every committed change (see [`Store::changes`]).
+    #[allow(dead_code)]
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.store.changes()
+    }
+
     async fn network(&self, name: &str) -> Result<Network> {
         self.store
             .get(Table::Network, name)

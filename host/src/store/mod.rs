@@ -7,6 +7,7 @@ use crate::model::{LunaError, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use surrealdb::Surreal;
 use surrealdb::engine::any::{Any, connect};
 
@@ -41,6 +42,9 @@ impl Table {
 #[derive(Clone)]
 pub struct Store {
     db: Surreal<Any>,
+    /// Bumped after every committed change, so the daemon's servers (DNS, DHCP, seeder, poller)
+    /// reload from the store instead of each write knowing who cares.
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
@@ -50,7 +54,10 @@ impl Store {
             .await
             .map_err(|e| LunaError::internal(format!("cannot open the store at {url}: {e}")))?;
         db.use_ns("luna").use_db("cluster").await?;
-        let store = Self { db };
+        let store = Self {
+            db,
+            generation: Arc::new(tokio::sync::watch::channel(0).0),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -143,6 +150,12 @@ impl Store {
     }
 
     /// Applies every statement of `tx` atomically: all of them or none.
+    /// Watches committed changes: the value is a counter that grows with every commit.
+    #[allow(dead_code)]
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
     pub async fn commit(&self, tx: Tx) -> Result<()> {
         if tx.statements.is_empty() {
             return Ok(());
@@ -169,6 +182,7 @@ impl Store {
                 ))
             }
         })?;
+        self.generation.send_modify(|g| *g += 1);
         Ok(())
     }
 }
