@@ -23,6 +23,24 @@ pub struct NodePlan {
     pub plugins: Vec<PluginPlan>,
     /// Where to fetch the image from; absent until the osimage is packed.
     pub image: Option<ImageSource>,
+    /// What the group's bound hooks returned for this node, rendered by the host. A hook without
+    /// a binding is `None` and the agent falls back to the group's script field.
+    #[serde(default)]
+    pub rendered: RenderedHooks,
+}
+
+/// Outputs of the plugin hooks bound to the node's group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RenderedHooks {
+    /// From the `partition` binding: a script leaving the target mounted on /sysroot, and its layout.
+    #[serde(default)]
+    pub partition: Option<crate::plugin::PartitionPlan>,
+    /// From the `post-install` binding: a script run chrooted in /sysroot.
+    #[serde(default)]
+    pub post_install: Option<String>,
+    /// From the `bmc` binding: a script run in the initramfs when the node's `setupbmc` is on.
+    #[serde(default)]
+    pub bmc_setup: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -76,6 +76,7 @@ impl Luna {
                 })
                 .collect(),
             image: None,
+            rendered: Default::default(),
         })
     }
 }
