@@ -225,6 +225,48 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         None,
         "NodePlan",
     ),
+    (
+        "get",
+        "/nodes/status",
+        "Install status of every node (optionally ?nodes=HOSTLIST)",
+        None,
+        "NodeStatus[]",
+    ),
+    (
+        "get",
+        "/nodes/{name}/status",
+        "Install status of a node (a hostlist gives an array)",
+        None,
+        "NodeStatus",
+    ),
+    (
+        "post",
+        "/nodes/{name}/status",
+        "Agent step report; node itself, loopback or token",
+        Some("StepReport"),
+        "NodeStatus",
+    ),
+    (
+        "post",
+        "/nodes/{name}/progress",
+        "Agent download progress; node itself, loopback or token",
+        Some("DownloadProgress"),
+        "Accepted",
+    ),
+    (
+        "get",
+        "/nodes/{name}/inventory",
+        "Hardware inventory a node posted in service mode",
+        None,
+        "Inventory",
+    ),
+    (
+        "post",
+        "/nodes/{name}/inventory",
+        "Agent hardware inventory (service mode); node itself, loopback or token",
+        Some("Inventory"),
+        "Accepted",
+    ),
     ("get", "/switches", "List switches", None, "Switch[]"),
     (
         "post",
@@ -383,6 +425,28 @@ pub fn document() -> Value {
         "type": "object",
         "properties": { "deleted": { "type": "string" }, "name": { "type": "string" }, "count": { "type": "integer" } }
     });
+    // Status types live in the proto crate too (luna_proto::status, luna_proto::dist).
+    for (name, description) in [
+        (
+            "NodeStatus",
+            "Install status: node, group, current step report, step history, download progress, updated (unix seconds)",
+        ),
+        (
+            "StepReport",
+            "step (prescript|setupbmc|partscript|download|unpack|setnet|postscript|success|inventory), state (running|done|skipped|failed), elapsed_seconds, exit_code, output_tail, message",
+        ),
+        (
+            "DownloadProgress",
+            "info_hash, phase, bytes_done, bytes_total, bytes_uploaded, peers, download_rate, upload_rate, error",
+        ),
+        (
+            "Inventory",
+            "disks, nics, cpu, memory_bytes, dmi (vendor, product, serial), bmc_address",
+        ),
+        ("Accepted", "{\"accepted\": true}"),
+    ] {
+        schemas["schemas"][name] = json!({ "type": "object", "description": description });
+    }
     // Plan types live in the dependency-light proto crate, which does not derive schemas.
     schemas["schemas"]["NodePlan"] = json!({
         "type": "object",

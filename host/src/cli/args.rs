@@ -444,9 +444,23 @@ pub enum NodeCmd {
     },
     /// Change a node or hostlist: `luna node change node001 --mac aa:bb:..`.
     Change(NodeChangeArgs),
-    /// Show a node or hostlist.
+    /// Show a node or hostlist, with its install status.
     Show {
         name: String,
+        /// Print the hardware inventory the node posted in service mode instead.
+        #[arg(long)]
+        inventory: bool,
+    },
+    /// Install status of nodes by step, with download progress: `luna node status node[001-064] --watch`.
+    Status {
+        /// Node name or hostlist (default: every node).
+        nodes: Option<String>,
+        /// Keep redrawing until every listed node has finished or failed.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between redraws with --watch.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
     },
     /// List nodes.
     List {

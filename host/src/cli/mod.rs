@@ -3,6 +3,7 @@
 pub mod args;
 pub mod client;
 pub mod output;
+mod status;
 
 use crate::model::PluginBinding;
 use crate::service::*;
@@ -490,7 +491,18 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
                 NODE_COLS,
             );
         }
-        NodeCmd::Show { name } => Resource("nodes").show(c, f, &name).await?,
+        NodeCmd::Show { name, inventory } => {
+            if inventory {
+                status::inventory(c, f, &name).await?
+            } else {
+                status::show(c, f, &name).await?
+            }
+        }
+        NodeCmd::Status {
+            nodes,
+            watch,
+            interval,
+        } => status::status(c, f, nodes, watch, interval).await?,
         NodeCmd::List { group } => {
             let path = match group {
                 Some(g) => format!("/nodes?group={}", seg(&g)),

@@ -12,6 +12,7 @@ mod otherdev;
 mod plan;
 mod readdress;
 mod requests;
+mod status;
 mod switch;
 
 pub use requests::*;
@@ -28,6 +29,7 @@ use tokio::sync::Mutex;
 pub struct Luna {
     store: Store,
     writes: Arc<Mutex<()>>,
+    status: Arc<status::StatusBoard>,
 }
 
 impl Luna {
@@ -35,6 +37,7 @@ impl Luna {
         Self {
             store,
             writes: Arc::new(Mutex::new(())),
+            status: Arc::default(),
         }
     }
 

@@ -347,6 +347,8 @@ impl Luna {
             self.node(n).await?;
             tx.delete(Table::Node, n);
             tx.release_ips("node", n, None, None);
+            tx.delete(Table::NodeStatus, n);
+            tx.delete(Table::NodeInventory, n);
         }
         self.store.commit(tx).await?;
         Ok(names.len())
