@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (4, V4)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -113,4 +113,9 @@ DEFINE FIELD owner ON ip TYPE string;
 DEFINE FIELD interface ON ip TYPE string;
 DEFINE INDEX ip_unique ON ip FIELDS network, ip UNIQUE;
 DEFINE INDEX ip_owner ON ip FIELDS owner_kind, owner;
+"#;
+
+/// v4 (distribution): what the last `luna osimage pack` produced (sizes, info-hash, boot files).
+const V4: &str = r#"
+DEFINE FIELD pack ON osimage TYPE option<object> FLEXIBLE;
 "#;
