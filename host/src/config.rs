@@ -14,6 +14,8 @@ const SYSTEM_CONFIG: &str = "/etc/luna/luna.toml";
 pub struct FileConfig {
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub dist: crate::dist::DistSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +36,7 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub store: String,
     pub log_json: bool,
+    pub dist: crate::dist::DistSection,
 }
 
 impl FileConfig {
@@ -97,5 +100,6 @@ pub fn resolve(
         data_dir,
         store,
         log_json,
+        dist: file.dist,
     })
 }

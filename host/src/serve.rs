@@ -21,7 +21,10 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::new(store);
-    let app = api::router(luna, api::Token(Arc::new(token)))
+    let token = api::Token(Arc::new(token));
+    let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
+    let app = api::router(luna.clone(), token.clone())
+        .merge(api::images::router(luna, token, dist.clone()))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -39,6 +42,7 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("API server failed")?;
+    dist.seeder.stop().await;
     tracing::info!("luna daemon stopped");
     Ok(())
 }

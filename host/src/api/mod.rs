@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+pub mod images;
 pub mod openapi;
 mod plan;
 mod status;

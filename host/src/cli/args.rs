@@ -246,6 +246,16 @@ pub enum OsimageCmd {
     Delete {
         name: String,
     },
+    /// Pack the image for nodes: tarball + torrent, kernel + initramfs (runs in the daemon).
+    Pack {
+        name: String,
+        /// Only the tarball and torrent.
+        #[arg(long, conflicts_with = "boot_only")]
+        image_only: bool,
+        /// Only the kernel and initramfs.
+        #[arg(long)]
+        boot_only: bool,
+    },
 }
 
 #[derive(Args)]
@@ -619,5 +629,20 @@ pub enum BenchCmd {
         /// Store URL to measure (default: a fresh surrealkv store in a temporary directory).
         #[arg(long)]
         store: Option<String>,
+    },
+    /// Image distribution: N nodes by BitTorrent via Luna vs plain HTTP (root; network namespaces).
+    Swarm {
+        /// Node counts to measure (comma-separated; default 1,8,32,64).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
+        /// Image size S in MiB.
+        #[arg(long)]
+        image_mb: Option<u64>,
+        /// Per-node (and host) link rate B in Mbit/s.
+        #[arg(long)]
+        link_mbit: Option<u32>,
+        /// One JSON object per row (nodes, mode, seconds, limit_seconds).
+        #[arg(long)]
+        json: bool,
     },
 }

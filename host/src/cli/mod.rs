@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod client;
+mod images;
 pub mod output;
 mod status;
 
@@ -255,7 +256,7 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
                 &c.patch(&format!("/osimages/{}", seg(&name)), &req).await?,
             );
         }
-        OsimageCmd::Show { name } => Resource("osimages").show(c, f, &name).await?,
+        OsimageCmd::Show { name } => images::show(c, f, &name).await?,
         OsimageCmd::List => print_list(f, &c.get("/osimages").await?, OSIMAGE_COLS),
         OsimageCmd::Rename { name, new_name } => {
             Resource("osimages").rename(c, f, &name, new_name).await?
@@ -273,6 +274,11 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
             .await?,
         ),
         OsimageCmd::Delete { name } => Resource("osimages").delete(c, f, &name).await?,
+        OsimageCmd::Pack {
+            name,
+            image_only,
+            boot_only,
+        } => images::pack(c, f, &name, image_only, boot_only).await?,
     }
     Ok(())
 }

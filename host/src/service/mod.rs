@@ -9,12 +9,14 @@ mod network;
 mod node;
 mod osimage;
 mod otherdev;
+mod pack;
 mod plan;
 mod readdress;
 mod requests;
 mod status;
 mod switch;
 
+pub use pack::kernels_of;
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};

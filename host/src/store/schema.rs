@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (6, V6)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (4, V4), (6, V6)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -129,4 +129,9 @@ DEFINE FIELD name ON node_inventory TYPE string;
 DEFINE FIELD inventory ON node_inventory TYPE object FLEXIBLE;
 DEFINE FIELD updated ON node_inventory TYPE int;
 DEFINE INDEX node_inventory_name ON node_inventory FIELDS name UNIQUE;
+"#;
+
+/// v4 (distribution): what the last `luna osimage pack` produced (sizes, info-hash, boot files).
+const V4: &str = r#"
+DEFINE FIELD pack ON osimage TYPE option<object> FLEXIBLE;
 "#;
