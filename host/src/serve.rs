@@ -21,7 +21,19 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::new(store);
+    let cache = crate::boot::cache::BootCache::load(&luna)
+        .await
+        .map_err(|e| anyhow::anyhow!("boot directory: {e}"))?;
+    let _boot =
+        crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
+            .await?;
+    let boot_routes = api::boot::routes(api::boot::BootState {
+        luna: luna.clone(),
+        cache,
+        data_dir: cfg.data_dir.clone(),
+    });
     let app = api::router(luna, api::Token(Arc::new(token)))
+        .merge(boot_routes)
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

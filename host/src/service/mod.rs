@@ -3,6 +3,7 @@
 //! sees the state it commits against and a failed change leaves nothing behind.
 
 mod bmcsetup;
+mod boot;
 mod cluster;
 mod group;
 mod network;
@@ -14,6 +15,7 @@ mod readdress;
 mod requests;
 mod switch;
 
+pub use boot::{BootNode, BootSnapshot};
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};

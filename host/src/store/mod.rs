@@ -22,6 +22,8 @@ pub enum Table {
     Switch,
     OtherDev,
     Ip,
+    Lease,
+    Unknown,
 }
 
 impl Table {
@@ -35,6 +37,8 @@ impl Table {
             Table::Switch => "switch",
             Table::OtherDev => "otherdev",
             Table::Ip => "ip",
+            Table::Lease => "lease",
+            Table::Unknown => "unknown",
         }
     }
 }
