@@ -2,6 +2,7 @@
 
 mod api;
 mod bench;
+mod boot;
 mod cli;
 mod config;
 mod dist;

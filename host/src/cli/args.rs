@@ -105,6 +105,33 @@ pub enum ClusterCmd {
     Show,
     /// Change cluster settings.
     Change(ClusterFlags),
+    /// BIND zone files and an include file for them (stdout, or files in --dir).
+    Makedns {
+        /// Write `luna.zones.conf` and the zone files here (the include names this directory).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// DHCP server config for ISC dhcpd, Kea or dnsmasq (stdout, or --out FILE).
+    Makedhcp {
+        #[arg(long, value_enum, default_value_t = DhcpFormat::Isc)]
+        format: DhcpFormat,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DhcpFormat {
+    Isc,
+    Kea,
+    Dnsmasq,
+}
+
+/// Scripts `luna node show --script` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScriptKind {
+    /// The iPXE script /boot/ipxe serves the node.
+    Boot,
 }
 
 #[derive(Args, Default)]
@@ -171,6 +198,9 @@ pub enum NetworkCmd {
         zone_extra: Option<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// DHCP range for unknown machines (A-B), reserved out of node addresses.
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Change a network; reserve or release addresses.
     Change {
@@ -196,6 +226,9 @@ pub enum NetworkCmd {
         /// Give back a reserved address or range; repeatable.
         #[arg(long)]
         release: Vec<String>,
+        /// DHCP range for unknown machines (A-B; "" clears).
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Show a network with its reserved addresses and usage.
     Show { name: String },
@@ -460,6 +493,9 @@ pub enum NodeCmd {
         /// Print the hardware inventory the node posted in service mode instead.
         #[arg(long)]
         inventory: bool,
+        /// Print a script the node is served instead.
+        #[arg(long, value_enum)]
+        script: Option<ScriptKind>,
     },
     /// Install status of nodes by step, with download progress: `luna node status node[001-064] --watch`.
     Status {
@@ -471,6 +507,13 @@ pub enum NodeCmd {
         /// Seconds between redraws with --watch.
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
+    },
+    /// Machines that network-booted but match no node.
+    Unknown,
+    /// Bind an unknown machine's MAC to a node: `luna node claim node007 52:54:00:..`.
+    Claim {
+        name: String,
+        mac: String,
     },
     /// List nodes.
     List {

@@ -63,6 +63,9 @@ pub struct Network {
     /// Extra records appended to the exported zone.
     pub zone_extra: Option<String>,
     pub comment: Option<String>,
+    /// Addresses the DHCP server hands to unknown machines (`A-B`), reserved out of allocation.
+    #[serde(default)]
+    pub dhcp_range: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]

@@ -3,6 +3,7 @@
 //! sees the state it commits against and a failed change leaves nothing behind.
 
 mod bmcsetup;
+mod boot;
 mod cluster;
 mod group;
 mod network;
@@ -16,6 +17,7 @@ mod requests;
 mod status;
 mod switch;
 
+pub use boot::{BootNode, BootSnapshot};
 pub use pack::kernels_of;
 pub use requests::*;
 
