@@ -102,6 +102,27 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("OsImageClone"),
         "OsImage",
     ),
+    (
+        "post",
+        "/osimages/{name}/pack",
+        "Pack an OS image for nodes (tarball, torrent, kernel, initramfs) as a daemon job",
+        Some("PackRequest"),
+        "PackStatus",
+    ),
+    (
+        "get",
+        "/osimages/{name}/pack",
+        "Progress of the image's latest pack job",
+        None,
+        "PackStatus",
+    ),
+    (
+        "get",
+        "/osimages/{name}/swarm",
+        "Nodes downloading and seeding the image, and the host seeder's state",
+        None,
+        "SwarmView",
+    ),
     ("get", "/bmcsetups", "List BMC setups", None, "BmcSetup[]"),
     (
         "post",
@@ -391,6 +412,11 @@ pub fn document() -> Value {
         .schema_from::<OsImageAdd>()
         .schema_from::<OsImageChange>()
         .schema_from::<OsImageClone>()
+        .schema_from::<PackInfo>()
+        .schema_from::<crate::dist::packing::PackRequest>()
+        .schema_from::<crate::dist::packing::PackStatus>()
+        .schema_from::<crate::dist::packing::PackStep>()
+        .schema_from::<crate::api::images::SwarmView>()
         .schema_from::<BmcSetup>()
         .schema_from::<BmcSetupAdd>()
         .schema_from::<BmcSetupChange>()
