@@ -267,9 +267,13 @@ fn pack_seed_fetch_repack_restart_delete() {
             String::from_utf8_lossy(&body)
         );
     }
+    let downloading = || d.json(&["osimage", "show", "compute"])["swarm"]["downloading"].as_u64();
+    let before = downloading().unwrap();
     let (status, body) = http_get(&announce_url(&d.url, &hash1));
     assert_eq!(status, 200);
     assert!(!is_failure(&body), "{}", String::from_utf8_lossy(&body));
+    // That announce was a new peer with bytes left: `osimage show` counts it as downloading.
+    assert_eq!(downloading(), Some(before + 1));
 
     // Re-pack after a change: new info-hash, the seeder and tracker switch without a restart.
     std::fs::write(root.join("etc/motd"), b"repacked\n").unwrap();
