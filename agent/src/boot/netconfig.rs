@@ -411,10 +411,10 @@ pub fn apply(root: &Path, spec: &NetSpec) -> anyhow::Result<(Family, Vec<PathBuf
     }
     update_hosts(root, spec)?;
     written.push("etc/hosts".into());
-    if family == Family::Networkd || family == Family::Netplan {
-        if let Some(link) = enable_networkd(root)? {
-            written.push(link);
-        }
+    if matches!(family, Family::Networkd | Family::Netplan)
+        && let Some(link) = enable_networkd(root)?
+    {
+        written.push(link);
     }
     Ok((family, written))
 }
