@@ -2,8 +2,10 @@
 
 mod api;
 mod bench;
+mod boot;
 mod cli;
 mod config;
+mod dist;
 mod model;
 mod serve;
 mod service;
@@ -50,6 +52,23 @@ fn main() -> ExitCode {
             }
             Command::Bench(BenchCmd::Store { nodes, store }) => {
                 match bench::store(nodes, store).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(7, &format!("{e:#}")),
+                }
+            }
+            Command::Bench(BenchCmd::Swarm {
+                nodes,
+                image_mb,
+                link_mbit,
+                json,
+            }) => {
+                let args = dist::bench::SwarmArgs {
+                    nodes,
+                    image_mb,
+                    link_mbit,
+                    json,
+                };
+                match dist::bench::swarm(args).await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => fail(7, &format!("{e:#}")),
                 }

@@ -2,7 +2,9 @@
 //! routes (a test checks that every documented route is served).
 
 mod auth;
+pub mod boot;
 mod error;
+pub mod images;
 pub mod openapi;
 mod plan;
 mod status;
@@ -71,6 +73,11 @@ pub fn router(luna: Luna, token: Token) -> Router {
             get(node_show).patch(node_change).delete(node_delete),
         )
         .route("/nodes/{name}/rename", post(node_rename))
+        .route("/nodes/{name}/claim", post(boot::node_claim))
+        .route("/nodes/{name}/boot-script", get(boot::node_boot_script))
+        .route("/unknown", get(boot::unknown_list))
+        .route("/cluster/makedns", get(boot::makedns))
+        .route("/cluster/makedhcp", get(boot::makedhcp))
         .route("/switches", get(switch_list).post(switch_add))
         .route(
             "/switches/{name}",

@@ -105,6 +105,33 @@ pub enum ClusterCmd {
     Show,
     /// Change cluster settings.
     Change(ClusterFlags),
+    /// BIND zone files and an include file for them (stdout, or files in --dir).
+    Makedns {
+        /// Write `luna.zones.conf` and the zone files here (the include names this directory).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// DHCP server config for ISC dhcpd, Kea or dnsmasq (stdout, or --out FILE).
+    Makedhcp {
+        #[arg(long, value_enum, default_value_t = DhcpFormat::Isc)]
+        format: DhcpFormat,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DhcpFormat {
+    Isc,
+    Kea,
+    Dnsmasq,
+}
+
+/// Scripts `luna node show --script` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScriptKind {
+    /// The iPXE script /boot/ipxe serves the node.
+    Boot,
 }
 
 #[derive(Args, Default)]
@@ -171,6 +198,9 @@ pub enum NetworkCmd {
         zone_extra: Option<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// DHCP range for unknown machines (A-B), reserved out of node addresses.
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Change a network; reserve or release addresses.
     Change {
@@ -196,6 +226,9 @@ pub enum NetworkCmd {
         /// Give back a reserved address or range; repeatable.
         #[arg(long)]
         release: Vec<String>,
+        /// DHCP range for unknown machines (A-B; "" clears).
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Show a network with its reserved addresses and usage.
     Show { name: String },
@@ -245,6 +278,16 @@ pub enum OsimageCmd {
     /// Delete an image no group uses.
     Delete {
         name: String,
+    },
+    /// Pack the image for nodes: tarball + torrent, kernel + initramfs (runs in the daemon).
+    Pack {
+        name: String,
+        /// Only the tarball and torrent.
+        #[arg(long, conflicts_with = "boot_only")]
+        image_only: bool,
+        /// Only the kernel and initramfs.
+        #[arg(long)]
+        boot_only: bool,
     },
 }
 
@@ -450,6 +493,9 @@ pub enum NodeCmd {
         /// Print the hardware inventory the node posted in service mode instead.
         #[arg(long)]
         inventory: bool,
+        /// Print a script the node is served instead.
+        #[arg(long, value_enum)]
+        script: Option<ScriptKind>,
     },
     /// Install status of nodes by step, with download progress: `luna node status node[001-064] --watch`.
     Status {
@@ -461,6 +507,13 @@ pub enum NodeCmd {
         /// Seconds between redraws with --watch.
         #[arg(long, default_value_t = 1.0)]
         interval: f64,
+    },
+    /// Machines that network-booted but match no node.
+    Unknown,
+    /// Bind an unknown machine's MAC to a node: `luna node claim node007 52:54:00:..`.
+    Claim {
+        name: String,
+        mac: String,
     },
     /// List nodes.
     List {
@@ -619,5 +672,20 @@ pub enum BenchCmd {
         /// Store URL to measure (default: a fresh surrealkv store in a temporary directory).
         #[arg(long)]
         store: Option<String>,
+    },
+    /// Image distribution: N nodes by BitTorrent via Luna vs plain HTTP (root; network namespaces).
+    Swarm {
+        /// Node counts to measure (comma-separated; default 1,8,32,64).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
+        /// Image size S in MiB.
+        #[arg(long)]
+        image_mb: Option<u64>,
+        /// Per-node (and host) link rate B in Mbit/s.
+        #[arg(long)]
+        link_mbit: Option<u32>,
+        /// One JSON object per row (nodes, mode, seconds, limit_seconds).
+        #[arg(long)]
+        json: bool,
     },
 }

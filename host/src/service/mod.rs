@@ -3,18 +3,22 @@
 //! sees the state it commits against and a failed change leaves nothing behind.
 
 mod bmcsetup;
+mod boot;
 mod cluster;
 mod group;
 mod network;
 mod node;
 mod osimage;
 mod otherdev;
+mod pack;
 mod plan;
 mod readdress;
 mod requests;
 mod status;
 mod switch;
 
+pub use boot::{BootNode, BootSnapshot};
+pub use pack::kernels_of;
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};

@@ -24,6 +24,8 @@ pub enum Table {
     Ip,
     NodeStatus,
     NodeInventory,
+    Lease,
+    Unknown,
 }
 
 impl Table {
@@ -39,6 +41,8 @@ impl Table {
             Table::Ip => "ip",
             Table::NodeStatus => "node_status",
             Table::NodeInventory => "node_inventory",
+            Table::Lease => "lease",
+            Table::Unknown => "unknown",
         }
     }
 }
