@@ -241,6 +241,14 @@ async fn a_failed_install_shows_step_exit_code_and_output_then_progress_and_inve
         .ok();
     d.luna(&["node", "show", "node002", "--inventory"])
         .fails(4, &["no inventory", "--service y"]);
+    // Renaming keeps status and inventory with the node.
+    d.luna(&["node", "rename", "node001", "node009"]).ok();
+    assert_eq!(
+        d.json(&["node", "status", "node009"])[0]["current"]["step"],
+        "inventory"
+    );
+    d.json(&["node", "show", "node009", "--inventory"]);
+    d.luna(&["node", "rename", "node009", "node001"]).ok();
     // Deleting the node drops its status and inventory with it.
     d.luna(&["node", "delete", "node001"]).ok();
     d.luna(&["node", "add", "-g", "compute", "-n", "node001"])

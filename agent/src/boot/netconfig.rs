@@ -411,7 +411,7 @@ pub fn apply(root: &Path, spec: &NetSpec) -> anyhow::Result<(Family, Vec<PathBuf
     }
     update_hosts(root, spec)?;
     written.push("etc/hosts".into());
-    if (family == Family::Networkd || family == Family::Netplan)
+    if matches!(family, Family::Networkd | Family::Netplan)
         && let Some(link) = enable_networkd(root)?
     {
         written.push(link);

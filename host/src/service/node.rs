@@ -333,6 +333,8 @@ impl Luna {
         let mut tx = Tx::new();
         tx.replace(Table::Node, name, &node);
         tx.rename_ip_owner("node", name, new_name);
+        tx.rename_ref(Table::NodeStatus, "name", name, new_name);
+        tx.rename_ref(Table::NodeInventory, "name", name, new_name);
         self.store.commit(tx).await?;
         drop(_w);
         self.node_show(new_name).await
