@@ -1,0 +1,262 @@
+//! Which pieces the host advertises to which node (super-seeding, after BEP 16). librqbit
+//! requests pieces in file order and takes any piece its peer has, so a host that claims the
+//! whole image is asked for the same pieces by every node and spends its upload on copies
+//! the swarm already holds. Instead the host offers each node a few pieces at a time (HAVE
+//! messages), always the ones the swarm holds least, so what leaves the host is as distinct as
+//! possible and the nodes trade the rest among themselves.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// An offer the node has not asked for within this long is assumed satisfied elsewhere (the
+/// node got the piece from a peer, and tells nobody that the host "has") and stops counting
+/// against the node's open offers. The advertisement itself cannot be taken back.
+pub const OFFER_TTL: Duration = Duration::from_secs(2);
+
+/// A node connected to the host.
+pub type PeerKey = u64;
+
+struct Offer {
+    at: Instant,
+    requested: bool,
+}
+
+struct PeerOffers {
+    has: Vec<bool>,
+    /// Ever advertised to this node.
+    offered: Vec<bool>,
+    /// Advertised and not yet delivered (nor expired).
+    open: HashMap<u32, Offer>,
+}
+
+/// The host's view of one image's swarm.
+pub struct OfferBook {
+    /// Connected nodes known to hold each piece.
+    holders: Vec<u32>,
+    /// Open offers of each piece.
+    pending: Vec<u32>,
+    peers: HashMap<PeerKey, PeerOffers>,
+    next_key: PeerKey,
+    per_peer: usize,
+}
+
+impl OfferBook {
+    /// A book for `pieces` pieces, keeping `per_peer` offers open per node.
+    pub fn new(pieces: u32, per_peer: usize) -> Self {
+        OfferBook {
+            holders: vec![0; pieces as usize],
+            pending: vec![0; pieces as usize],
+            peers: HashMap::new(),
+            next_key: 0,
+            per_peer: per_peer.max(1),
+        }
+    }
+
+    pub fn pieces(&self) -> u32 {
+        self.holders.len() as u32
+    }
+
+    pub fn join(&mut self) -> PeerKey {
+        let key = self.next_key;
+        self.next_key += 1;
+        let n = self.holders.len();
+        self.peers.insert(
+            key,
+            PeerOffers {
+                has: vec![false; n],
+                offered: vec![false; n],
+                open: HashMap::new(),
+            },
+        );
+        key
+    }
+
+    pub fn leave(&mut self, key: PeerKey) {
+        let Some(p) = self.peers.remove(&key) else {
+            return;
+        };
+        for (i, has) in p.has.iter().enumerate() {
+            if *has {
+                self.holders[i] -= 1;
+            }
+        }
+        for piece in p.open.keys() {
+            self.pending[*piece as usize] -= 1;
+        }
+    }
+
+    /// The node holds `piece` (a HAVE, its bitfield, or the host delivered it).
+    pub fn peer_has(&mut self, key: PeerKey, piece: u32) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let i = piece as usize;
+        if i >= p.has.len() || p.has[i] {
+            return;
+        }
+        p.has[i] = true;
+        self.holders[i] += 1;
+        if p.open.remove(&piece).is_some() {
+            self.pending[i] -= 1;
+        }
+    }
+
+    /// The node asked the host for `piece`: its offer is in use and does not expire.
+    pub fn requested(&mut self, key: PeerKey, piece: u32) {
+        if let Some(o) = self
+            .peers
+            .get_mut(&key)
+            .and_then(|p| p.open.get_mut(&piece))
+        {
+            o.requested = true;
+        }
+    }
+
+    /// Whether the node holds every piece.
+    pub fn is_complete(&self, key: PeerKey) -> bool {
+        self.peers
+            .get(&key)
+            .is_some_and(|p| p.has.iter().all(|h| *h))
+    }
+
+    /// Expires stale offers and opens new ones up to the per-node count; returns the pieces to
+    /// advertise now. Each new offer is the piece the swarm holds least (holders plus open
+    /// offers) among those the node neither has nor was offered; ties are broken from a random
+    /// start so nodes get different pieces.
+    pub fn top_up(&mut self, key: PeerKey, now: Instant) -> Vec<u32> {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return Vec::new();
+        };
+        let pending = &mut self.pending;
+        p.open.retain(|piece, o| {
+            let keep = o.requested || now.duration_since(o.at) < OFFER_TTL;
+            if !keep {
+                pending[*piece as usize] -= 1;
+            }
+            keep
+        });
+        let n = self.holders.len();
+        let mut out = Vec::new();
+        if n == 0 {
+            return out;
+        }
+        let start = rand::random_range(0..n);
+        while p.open.len() < self.per_peer {
+            let mut best: Option<(u32, usize)> = None;
+            for k in 0..n {
+                let i = (start + k) % n;
+                if p.has[i] || p.offered[i] {
+                    continue;
+                }
+                let score = self.holders[i] + self.pending[i];
+                if best.is_none_or(|(s, _)| score < s) {
+                    best = Some((score, i));
+                    if score == 0 {
+                        break;
+                    }
+                }
+            }
+            let Some((_, i)) = best else {
+                break;
+            };
+            p.offered[i] = true;
+            self.pending[i] += 1;
+            p.open.insert(
+                i as u32,
+                Offer {
+                    at: now,
+                    requested: false,
+                },
+            );
+            out.push(i as u32);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_offered_distinct_pieces_first() {
+        let mut book = OfferBook::new(64, 8);
+        let now = Instant::now();
+        let mut all = Vec::new();
+        for _ in 0..8 {
+            let k = book.join();
+            let got = book.top_up(k, now);
+            assert_eq!(got.len(), 8);
+            all.extend(got);
+        }
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 64, "8 nodes x 8 offers must cover 64 pieces once");
+    }
+
+    #[test]
+    fn delivered_offers_are_replaced_by_the_rarest_pieces() {
+        let mut book = OfferBook::new(4, 1);
+        let now = Instant::now();
+        let a = book.join();
+        let b = book.join();
+        for piece in 0..3 {
+            book.peer_has(b, piece);
+        }
+        // a lacks everything; piece 3 is the only one nobody holds.
+        assert_eq!(book.top_up(a, now), vec![3]);
+        // Still open: nothing new.
+        assert!(book.top_up(a, now).is_empty());
+        book.peer_has(a, 3);
+        let next = book.top_up(a, now);
+        assert_eq!(next.len(), 1);
+        assert!(next[0] < 3);
+        assert!(!book.is_complete(a));
+    }
+
+    #[test]
+    fn unrequested_offers_expire_and_requested_ones_stay() {
+        let mut book = OfferBook::new(10, 2);
+        let t0 = Instant::now();
+        let a = book.join();
+        let first = book.top_up(a, t0);
+        assert_eq!(first.len(), 2);
+        book.requested(a, first[0]);
+        let later = t0 + OFFER_TTL + Duration::from_millis(1);
+        let more = book.top_up(a, later);
+        assert_eq!(more.len(), 1, "only the unrequested offer expired");
+        assert!(!first.contains(&more[0]), "an offer is never repeated");
+    }
+
+    #[test]
+    fn a_leaving_node_no_longer_counts_as_a_holder() {
+        let mut book = OfferBook::new(2, 1);
+        let now = Instant::now();
+        let a = book.join();
+        let b = book.join();
+        book.peer_has(a, 0);
+        book.leave(a);
+        // With a gone, piece 0 is as rare as piece 1 again: both are candidates.
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..50 {
+            let c = book.join();
+            seen.extend(book.top_up(c, now));
+            book.leave(c);
+        }
+        assert_eq!(seen.len(), 2);
+        book.leave(b);
+        assert_eq!(book.pending.iter().sum::<u32>(), 0);
+        assert_eq!(book.holders.iter().sum::<u32>(), 0);
+    }
+
+    #[test]
+    fn a_complete_node_gets_no_offers() {
+        let mut book = OfferBook::new(3, 4);
+        let a = book.join();
+        for piece in 0..3 {
+            book.peer_has(a, piece);
+        }
+        assert!(book.is_complete(a));
+        assert!(book.top_up(a, Instant::now()).is_empty());
+    }
+}
