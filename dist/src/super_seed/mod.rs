@@ -22,10 +22,13 @@ use tokio::task::JoinSet;
 use offers::{OfferBook, PeerKey};
 use wire::Message;
 
-/// Bytes of open offers per node: more than librqbit's request window on the nodes (so the
-/// host connection always has an offered piece to request next and never falls asleep), far
-/// less than the image (so different nodes get different pieces).
-pub const OFFER_BYTES: u64 = 384 * 1024;
+/// Least bytes of open offers per node: more than the agents' request window (8 blocks of
+/// 16 KiB), so the node's host connection always has an offered piece to request next and
+/// librqbit never puts it to sleep.
+pub const MIN_OFFER_BYTES: u64 = 192 * 1024;
+
+/// Most bytes of open offers per node (when few nodes share the host).
+pub const MAX_OFFER_BYTES: u64 = 1024 * 1024;
 
 /// Largest block a node may request (librqbit asks for 16 KiB).
 const MAX_BLOCK: u32 = 128 * 1024;
@@ -122,12 +125,16 @@ impl Shared {
             .ok()?;
         let file = std::fs::File::open(path?).ok()?;
         let piece_length = u64::from(lengths.default_piece_length());
-        let per_peer = (OFFER_BYTES / piece_length).max(4) as usize;
+        let min = (MIN_OFFER_BYTES.div_ceil(piece_length)).max(2);
+        let limits = offers::OfferLimits {
+            min: min as usize,
+            max: (MAX_OFFER_BYTES / piece_length).max(min) as usize,
+        };
         let img = Arc::new(ServedImage {
             file,
             piece_length,
             total: lengths.total_length(),
-            book: Mutex::new(OfferBook::new(lengths.total_pieces(), per_peer)),
+            book: Mutex::new(OfferBook::new(lengths.total_pieces(), limits)),
             uploaded: AtomicU64::new(0),
             peers: AtomicU32::new(0),
             rate: Mutex::new(RateWindow {
@@ -333,7 +340,11 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
                             && u64::from(begin) + u64::from(length) <= plen,
                         "bad request {index}/{begin}/{length}"
                     );
-                    image.book.lock().unwrap_or_else(|e| e.into_inner()).requested(key, index);
+                    image
+                        .book
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .requested(key, index, Instant::now());
                     let mut buf = vec![0u8; 13 + length as usize];
                     buf[..13].copy_from_slice(&wire::piece_header(index, begin, length));
                     image.file.read_exact_at(
@@ -348,9 +359,11 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
                     image.uploaded.fetch_add(u64::from(length), Ordering::Relaxed);
                     let done = sent.entry(index).or_insert(0);
                     *done += u64::from(length);
+                    let mut book = image.book.lock().unwrap_or_else(|e| e.into_inner());
+                    book.served(key, last_write);
                     if *done >= plen {
                         sent.remove(&index);
-                        image.book.lock().unwrap_or_else(|e| e.into_inner()).peer_has(key, index);
+                        book.peer_has(key, index);
                         offer = true;
                     }
                 }

@@ -8,10 +8,13 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// An offer the node has not asked for within this long is assumed satisfied elsewhere (the
-/// node got the piece from a peer, and tells nobody that the host "has") and stops counting
-/// against the node's open offers. The advertisement itself cannot be taken back.
-pub const OFFER_TTL: Duration = Duration::from_secs(2);
+/// When a node has asked the host for nothing (and been sent nothing) for this long although
+/// it holds open offers, it got those pieces elsewhere (from peers; a node never tells a peer
+/// that "has" a piece that it has it too): its unrequested offers stop counting and it gets
+/// new ones. A node that is busy with the host keeps its offers, however old: it simply has
+/// not reached them yet, and re-offering would make it fetch more from the host. The
+/// advertisement itself cannot be taken back.
+pub const IDLE_EXPIRY: Duration = Duration::from_millis(1000);
 
 /// A node connected to the host.
 pub type PeerKey = u64;
@@ -27,6 +30,8 @@ struct PeerOffers {
     offered: Vec<bool>,
     /// Advertised and not yet delivered (nor expired).
     open: HashMap<u32, Offer>,
+    /// Last request from the node or piece sent to it.
+    last_active: Option<Instant>,
 }
 
 /// The host's view of one image's swarm.
@@ -37,18 +42,32 @@ pub struct OfferBook {
     pending: Vec<u32>,
     peers: HashMap<PeerKey, PeerOffers>,
     next_key: PeerKey,
-    per_peer: usize,
+    limits: OfferLimits,
+}
+
+/// How many offers each node keeps open: about half the image split among the connected
+/// nodes (so offers rarely overlap), within `min..=max`.
+#[derive(Debug, Clone, Copy)]
+pub struct OfferLimits {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl OfferLimits {
+    fn per_peer(&self, pieces: usize, peers: usize) -> usize {
+        (pieces / (2 * peers.max(1))).clamp(self.min.max(1), self.max.max(self.min).max(1))
+    }
 }
 
 impl OfferBook {
-    /// A book for `pieces` pieces, keeping `per_peer` offers open per node.
-    pub fn new(pieces: u32, per_peer: usize) -> Self {
+    /// A book for `pieces` pieces.
+    pub fn new(pieces: u32, limits: OfferLimits) -> Self {
         OfferBook {
             holders: vec![0; pieces as usize],
             pending: vec![0; pieces as usize],
             peers: HashMap::new(),
             next_key: 0,
-            per_peer: per_peer.max(1),
+            limits,
         }
     }
 
@@ -66,6 +85,7 @@ impl OfferBook {
                 has: vec![false; n],
                 offered: vec![false; n],
                 open: HashMap::new(),
+                last_active: None,
             },
         );
         key
@@ -102,13 +122,19 @@ impl OfferBook {
     }
 
     /// The node asked the host for `piece`: its offer is in use and does not expire.
-    pub fn requested(&mut self, key: PeerKey, piece: u32) {
-        if let Some(o) = self
-            .peers
-            .get_mut(&key)
-            .and_then(|p| p.open.get_mut(&piece))
-        {
-            o.requested = true;
+    pub fn requested(&mut self, key: PeerKey, piece: u32, now: Instant) {
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.last_active = Some(now);
+            if let Some(o) = p.open.get_mut(&piece) {
+                o.requested = true;
+            }
+        }
+    }
+
+    /// The host sent the node data (the node is busy with the host).
+    pub fn served(&mut self, key: PeerKey, now: Instant) {
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.last_active = Some(now);
         }
     }
 
@@ -128,8 +154,12 @@ impl OfferBook {
             return Vec::new();
         };
         let pending = &mut self.pending;
+        let idle = p
+            .last_active
+            .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_EXPIRY);
         p.open.retain(|piece, o| {
-            let keep = o.requested || now.duration_since(o.at) < OFFER_TTL;
+            let keep =
+                o.requested || !idle || now.saturating_duration_since(o.at) < IDLE_EXPIRY;
             if !keep {
                 pending[*piece as usize] -= 1;
             }
@@ -140,8 +170,12 @@ impl OfferBook {
         if n == 0 {
             return out;
         }
+        let per_peer = self.limits.per_peer(n, self.peers.len());
+        let Some(p) = self.peers.get_mut(&key) else {
+            return out;
+        };
         let start = rand::random_range(0..n);
-        while p.open.len() < self.per_peer {
+        while p.open.len() < per_peer {
             let mut best: Option<(u32, usize)> = None;
             for k in 0..n {
                 let i = (start + k) % n;
@@ -178,9 +212,25 @@ impl OfferBook {
 mod tests {
     use super::*;
 
+    fn fixed(n: usize) -> OfferLimits {
+        OfferLimits { min: n, max: n }
+    }
+
+    #[test]
+    fn offers_per_node_shrink_as_nodes_join() {
+        let limits = OfferLimits { min: 4, max: 64 };
+        assert_eq!(limits.per_peer(1024, 1), 64);
+        assert_eq!(limits.per_peer(1024, 16), 32);
+        assert_eq!(limits.per_peer(1024, 64), 8);
+        assert_eq!(limits.per_peer(1024, 500), 4);
+        let mut book = OfferBook::new(1024, limits);
+        let a = book.join();
+        assert_eq!(book.top_up(a, Instant::now()).len(), 64);
+    }
+
     #[test]
     fn nodes_are_offered_distinct_pieces_first() {
-        let mut book = OfferBook::new(64, 8);
+        let mut book = OfferBook::new(64, fixed(8));
         let now = Instant::now();
         let mut all = Vec::new();
         for _ in 0..8 {
@@ -196,7 +246,7 @@ mod tests {
 
     #[test]
     fn delivered_offers_are_replaced_by_the_rarest_pieces() {
-        let mut book = OfferBook::new(4, 1);
+        let mut book = OfferBook::new(4, fixed(1));
         let now = Instant::now();
         let a = book.join();
         let b = book.join();
@@ -215,22 +265,27 @@ mod tests {
     }
 
     #[test]
-    fn unrequested_offers_expire_and_requested_ones_stay() {
-        let mut book = OfferBook::new(10, 2);
+    fn an_idle_nodes_unrequested_offers_expire_and_requested_ones_stay() {
+        let mut book = OfferBook::new(10, fixed(2));
         let t0 = Instant::now();
         let a = book.join();
         let first = book.top_up(a, t0);
         assert_eq!(first.len(), 2);
-        book.requested(a, first[0]);
-        let later = t0 + OFFER_TTL + Duration::from_millis(1);
-        let more = book.top_up(a, later);
+        book.requested(a, first[0], t0);
+        // Busy with the host: old offers stay.
+        let busy = t0 + IDLE_EXPIRY * 3;
+        book.served(a, busy - Duration::from_millis(10));
+        assert!(book.top_up(a, busy).is_empty());
+        // Idle: the unrequested one expires, the requested one stays.
+        let idle = busy + IDLE_EXPIRY;
+        let more = book.top_up(a, idle);
         assert_eq!(more.len(), 1, "only the unrequested offer expired");
         assert!(!first.contains(&more[0]), "an offer is never repeated");
     }
 
     #[test]
     fn a_leaving_node_no_longer_counts_as_a_holder() {
-        let mut book = OfferBook::new(2, 1);
+        let mut book = OfferBook::new(2, fixed(1));
         let now = Instant::now();
         let a = book.join();
         let b = book.join();
@@ -251,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_complete_node_gets_no_offers() {
-        let mut book = OfferBook::new(3, 4);
+        let mut book = OfferBook::new(3, fixed(4));
         let a = book.join();
         for piece in 0..3 {
             book.peer_has(a, piece);
