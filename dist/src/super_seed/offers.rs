@@ -16,6 +16,15 @@ use std::time::{Duration, Instant};
 /// advertisement itself cannot be taken back.
 pub const IDLE_EXPIRY: Duration = Duration::from_millis(1000);
 
+/// A node that has had nothing from the host for this long may be offered pieces the swarm
+/// already holds (a few at a time), in case its peers cannot give them to it. Before that,
+/// only pieces nobody holds or was offered are offered: a copy of a piece the swarm has would
+/// take host upload away from the pieces only the host has.
+pub const STARVED_AFTER: Duration = Duration::from_secs(3);
+
+/// Open offers of already-held pieces for a starved node.
+const STARVED_OFFERS: usize = 2;
+
 /// A node connected to the host.
 pub type PeerKey = u64;
 
@@ -174,6 +183,9 @@ impl OfferBook {
         let Some(p) = self.peers.get_mut(&key) else {
             return out;
         };
+        let starved = p
+            .last_active
+            .is_none_or(|t| now.saturating_duration_since(t) >= STARVED_AFTER);
         let start = rand::random_range(0..n);
         while p.open.len() < per_peer {
             let mut best: Option<(u32, usize)> = None;
@@ -183,6 +195,9 @@ impl OfferBook {
                     continue;
                 }
                 let score = self.holders[i] + self.pending[i];
+                if score > 0 && (!starved || p.open.len() >= STARVED_OFFERS) {
+                    continue;
+                }
                 if best.is_none_or(|(s, _)| score < s) {
                     best = Some((score, i));
                     if score == 0 {
@@ -302,6 +317,25 @@ mod tests {
         book.leave(b);
         assert_eq!(book.pending.iter().sum::<u32>(), 0);
         assert_eq!(book.holders.iter().sum::<u32>(), 0);
+    }
+
+    #[test]
+    fn a_busy_node_is_offered_only_pieces_nobody_holds() {
+        let mut book = OfferBook::new(4, fixed(4));
+        let t0 = Instant::now();
+        let a = book.join();
+        let b = book.join();
+        book.peer_has(b, 0);
+        book.peer_has(b, 1);
+        book.served(a, t0);
+        let mut got = book.top_up(a, t0);
+        got.sort_unstable();
+        assert_eq!(got, vec![2, 3], "held pieces are left to the peers");
+        book.peer_has(a, 2);
+        book.peer_has(a, 3);
+        assert!(book.top_up(a, t0 + Duration::from_secs(1)).is_empty());
+        // Starved: a few held pieces after all.
+        assert_eq!(book.top_up(a, t0 + STARVED_AFTER).len(), STARVED_OFFERS);
     }
 
     #[test]
