@@ -266,6 +266,8 @@ async fn run_once(
     let timeout = Duration::from_secs_f64(60.0 + 3.0 * limit * n as f64);
     let mut finished = vec![false; n];
     let mut last = Duration::ZERO;
+    let trace = std::env::var_os("LUNA_BENCH_TRACE").is_some();
+    let mut next_sample = Duration::ZERO;
     while finished.iter().any(|f| !f) {
         for (i, child) in nodes.0.iter_mut().enumerate() {
             if finished[i] {
@@ -287,7 +289,7 @@ async fn run_once(
                 );
                 finished[i] = true;
                 last = started.elapsed();
-                if std::env::var_os("LUNA_BENCH_TRACE").is_some() {
+                if trace {
                     eprintln!("{mode} node {i} exited at {:.2}s: {}", last.as_secs_f64(), stdout.trim());
                 }
             }
@@ -296,6 +298,11 @@ async fn run_once(
             started.elapsed() < timeout,
             "{mode} with {n} nodes did not finish within {timeout:?}"
         );
+        if trace && started.elapsed() >= next_sample {
+            next_sample += Duration::from_millis(500);
+            let up = host.seeder.list().iter().map(|i| i.uploaded_bytes).sum::<u64>();
+            eprintln!("{:5.1}s host uploaded {:6.2} MiB", started.elapsed().as_secs_f64(), up as f64 / 1048576.0);
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Verified after the clock stopped: hashing is the nodes' work, not the host's link.

@@ -25,6 +25,12 @@ pub const STARVED_AFTER: Duration = Duration::from_secs(3);
 /// Open offers of already-held pieces for a starved node.
 const STARVED_OFFERS: usize = 2;
 
+/// Most nodes holding open offers at once. The host's link split among every node gives each
+/// a trickle (1/64 of a few Mbit/s is one 16 KiB piece every couple of seconds) that TCP
+/// shares unevenly; a few fed nodes get it quickly and pass it on, and the others are fed in
+/// turn as those run out of offers.
+pub const MAX_FED: usize = 8;
+
 /// A node connected to the host.
 pub type PeerKey = u64;
 
@@ -179,10 +185,14 @@ impl OfferBook {
         if n == 0 {
             return out;
         }
-        let per_peer = self.limits.per_peer(n, self.peers.len());
+        let fed = self.peers.values().filter(|q| !q.open.is_empty()).count();
+        let per_peer = self.limits.per_peer(n, self.peers.len().min(MAX_FED));
         let Some(p) = self.peers.get_mut(&key) else {
             return out;
         };
+        if p.open.is_empty() && fed >= MAX_FED {
+            return out;
+        }
         let starved = p
             .last_active
             .is_none_or(|t| now.saturating_duration_since(t) >= STARVED_AFTER);
@@ -336,6 +346,24 @@ mod tests {
         assert!(book.top_up(a, t0 + Duration::from_secs(1)).is_empty());
         // Starved: a few held pieces after all.
         assert_eq!(book.top_up(a, t0 + STARVED_AFTER).len(), STARVED_OFFERS);
+    }
+
+    #[test]
+    fn only_a_few_nodes_are_fed_at_once() {
+        let mut book = OfferBook::new(4096, fixed(4));
+        let now = Instant::now();
+        let keys: Vec<_> = (0..MAX_FED + 3).map(|_| book.join()).collect();
+        let fed: Vec<usize> = keys.iter().map(|k| book.top_up(*k, now).len()).collect();
+        assert_eq!(fed.iter().filter(|n| **n > 0).count(), MAX_FED);
+        // A fed node that got its pieces makes room for the next.
+        for piece in book.top_up(keys[0], now) {
+            book.peer_has(keys[0], piece);
+        }
+        let opened: Vec<u32> = book.peers[&keys[0]].open.keys().copied().collect();
+        for piece in opened {
+            book.peer_has(keys[0], piece);
+        }
+        assert!(!book.top_up(keys[MAX_FED], now).is_empty());
     }
 
     #[test]
