@@ -93,10 +93,8 @@ impl HostSide {
                 };
                 rt.block_on(async move {
                     let started = async {
-                        let mut seed_opts = SeederOptions::new(
-                            &state_dir,
-                            SocketAddr::from((HOST_IP, SEED_PORT)),
-                        );
+                        let mut seed_opts =
+                            SeederOptions::new(&state_dir, SocketAddr::from((HOST_IP, SEED_PORT)));
                         seed_opts.super_seed = super_seed;
                         let seeder = TorrentSeeder::start(seed_opts).await?;
                         seeder.add(&torrent).await?;

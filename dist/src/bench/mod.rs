@@ -290,7 +290,11 @@ async fn run_once(
                 finished[i] = true;
                 last = started.elapsed();
                 if trace {
-                    eprintln!("{mode} node {i} exited at {:.2}s: {}", last.as_secs_f64(), stdout.trim());
+                    eprintln!(
+                        "{mode} node {i} exited at {:.2}s: {}",
+                        last.as_secs_f64(),
+                        stdout.trim()
+                    );
                 }
             }
         }
@@ -300,8 +304,17 @@ async fn run_once(
         );
         if trace && started.elapsed() >= next_sample {
             next_sample += Duration::from_millis(500);
-            let up = host.seeder.list().iter().map(|i| i.uploaded_bytes).sum::<u64>();
-            eprintln!("{:5.1}s host uploaded {:6.2} MiB", started.elapsed().as_secs_f64(), up as f64 / 1048576.0);
+            let up = host
+                .seeder
+                .list()
+                .iter()
+                .map(|i| i.uploaded_bytes)
+                .sum::<u64>();
+            eprintln!(
+                "{:5.1}s host uploaded {:6.2} MiB",
+                started.elapsed().as_secs_f64(),
+                up as f64 / 1048576.0
+            );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -105,8 +105,7 @@ impl Shared {
             .session
             .get(librqbit::dht::Id20::new(*info_hash).into())?;
         let stats = handle.stats();
-        if !stats.finished || stats.error.is_some() || stats.progress_bytes != stats.total_bytes
-        {
+        if !stats.finished || stats.error.is_some() || stats.progress_bytes != stats.total_bytes {
             return None;
         }
         let mut images = self.images.lock().unwrap_or_else(|e| e.into_inner());
@@ -277,11 +276,7 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
     };
     wr.write_all(&wire::handshake(&info_hash, &shared.peer_id))
         .await?;
-    let key = image
-        .book
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .join();
+    let key = image.book.lock().unwrap_or_else(|e| e.into_inner()).join();
     image.peers.fetch_add(1, Ordering::Relaxed);
     let member = Membership {
         image: image.clone(),
@@ -306,7 +301,11 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
     let mut last_write = Instant::now();
     // Bytes of each piece sent to this node so far.
     let mut sent: HashMap<u32, u64> = HashMap::new();
-    let pieces = image.book.lock().unwrap_or_else(|e| e.into_inner()).pieces();
+    let pieces = image
+        .book
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pieces();
     loop {
         let mut offer = false;
         tokio::select! {

@@ -173,8 +173,7 @@ impl OfferBook {
             .last_active
             .is_none_or(|t| now.saturating_duration_since(t) >= IDLE_EXPIRY);
         p.open.retain(|piece, o| {
-            let keep =
-                o.requested || !idle || now.saturating_duration_since(o.at) < IDLE_EXPIRY;
+            let keep = o.requested || !idle || now.saturating_duration_since(o.at) < IDLE_EXPIRY;
             if !keep {
                 pending[*piece as usize] -= 1;
             }
@@ -266,7 +265,11 @@ mod tests {
         }
         all.sort_unstable();
         all.dedup();
-        assert_eq!(all.len(), 64, "8 nodes x 8 offers must cover 64 pieces once");
+        assert_eq!(
+            all.len(),
+            64,
+            "8 nodes x 8 offers must cover 64 pieces once"
+        );
     }
 
     #[test]

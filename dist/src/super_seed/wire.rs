@@ -12,7 +12,11 @@ pub enum Message {
     KeepAlive,
     Have(u32),
     Bitfield(Vec<u8>),
-    Request { index: u32, begin: u32, length: u32 },
+    Request {
+        index: u32,
+        begin: u32,
+        length: u32,
+    },
     /// Choke, interest, cancel, port, extensions…: nothing an upload-only host acts on.
     Ignored(u8),
 }
