@@ -46,6 +46,9 @@ enum Command {
         /// Seconds between tracker announces while downloading.
         #[arg(long, default_value_t = 5.0)]
         announce_every: f64,
+        /// Most block requests outstanding per peer.
+        #[arg(long, default_value_t = luna_agent::download::REQUEST_WINDOW)]
+        request_window: usize,
         /// Only download and verify the packed image into OUT; do not unpack it.
         #[arg(long)]
         download_only: bool,
@@ -205,6 +208,7 @@ async fn main() -> std::process::ExitCode {
             report_every,
             announce_every,
             download_only,
+            request_window,
         } => {
             async {
                 let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
@@ -214,6 +218,8 @@ async fn main() -> std::process::ExitCode {
                 opts.report_interval = seconds("report-every", report_every)?;
                 opts.announce_interval = seconds("announce-every", announce_every)?;
                 opts.unpack = !download_only;
+                anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
+                opts.request_window = request_window;
                 let outcome = fetch(opts).await?;
                 println!(
                     "{}",
