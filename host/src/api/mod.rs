@@ -5,6 +5,7 @@ mod auth;
 mod error;
 pub mod openapi;
 mod plan;
+mod plugins;
 
 pub use auth::Token;
 
@@ -83,6 +84,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
                 .delete(otherdev_delete),
         )
         .route("/otherdevs/{name}/rename", post(otherdev_rename))
+        .merge(plugins::routes())
         .fallback(not_found)
         .with_state(luna)
         .layer(middleware::from_fn_with_state(token, auth::require_token));

@@ -62,6 +62,9 @@ pub enum Command {
     /// Other devices (PDUs, storage, ...) that need addresses and names.
     #[command(subcommand)]
     Otherdev(OtherdevCmd),
+    /// Plugins: partitioners, post-install, BMC setup, switch discovery, power (WASM or Rhai).
+    #[command(subcommand)]
+    Plugin(super::plugin::PluginCmd),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -444,9 +447,12 @@ pub enum NodeCmd {
     },
     /// Change a node or hostlist: `luna node change node001 --mac aa:bb:..`.
     Change(NodeChangeArgs),
-    /// Show a node or hostlist.
+    /// Show a node or hostlist; `--script install` prints the node's install program.
     Show {
         name: String,
+        /// Print a rendered script of the node instead of its settings.
+        #[arg(long, value_enum)]
+        script: Option<NodeScript>,
     },
     /// List nodes.
     List {
@@ -461,6 +467,13 @@ pub enum NodeCmd {
     Delete {
         name: String,
     },
+}
+
+/// Scripts `luna node show --script` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NodeScript {
+    /// What the agent runs to install the node: prescript, BMC setup, partitioning, post-install.
+    Install,
 }
 
 #[derive(Args)]
@@ -541,6 +554,9 @@ pub enum SwitchCmd {
         /// Discovery plugin ("" unbinds).
         #[arg(long)]
         discovery: Option<String>,
+        /// JSON config of the --discovery plugin.
+        #[arg(long, requires = "discovery")]
+        plugin_config: Option<String>,
         #[arg(long)]
         comment: Option<String>,
     },

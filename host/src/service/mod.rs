@@ -10,10 +10,14 @@ mod node;
 mod osimage;
 mod otherdev;
 mod plan;
+mod plugin;
+mod plugin_render;
+mod plugin_test;
 mod readdress;
 mod requests;
 mod switch;
 
+pub use plugin_test::PluginTest;
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};
@@ -28,13 +32,26 @@ use tokio::sync::Mutex;
 pub struct Luna {
     store: Store,
     writes: Arc<Mutex<()>>,
+    plugins: luna_plugin_host::PluginRuntime,
+    loaded: Arc<plugin::LoadedPlugins>,
 }
 
 impl Luna {
+    /// A service with an in-memory plugin compile cache (tests, benches); the daemon uses
+    /// [`Luna::with_plugin_runtime`] with its cache under the data directory.
     pub fn new(store: Store) -> Self {
+        let runtime =
+            luna_plugin_host::PluginRuntime::new(luna_plugin_host::RuntimeConfig::default())
+                .expect("the default plugin runtime starts (wasmtime engine with fixed settings)");
+        Self::with_plugin_runtime(store, runtime)
+    }
+
+    pub fn with_plugin_runtime(store: Store, plugins: luna_plugin_host::PluginRuntime) -> Self {
         Self {
             store,
             writes: Arc::new(Mutex::new(())),
+            plugins,
+            loaded: plugin::LoadedPlugins::new(),
         }
     }
 

@@ -46,9 +46,9 @@ impl Luna {
             hostname,
             mac: view.node.mac.clone(),
             osimage: OsImagePlan {
-                name: image.name,
-                kernver: image.kernver,
-                kernopts: image.kernopts,
+                name: image.name.clone(),
+                kernver: image.kernver.clone(),
+                kernopts: image.kernopts.clone(),
             },
             interfaces: group
                 .interfaces
@@ -76,7 +76,7 @@ impl Luna {
                 })
                 .collect(),
             image: None,
-            rendered: Default::default(),
+            rendered: self.render_hooks(&view, &group, &image, &nets).await?,
         })
     }
 }

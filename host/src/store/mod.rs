@@ -22,6 +22,7 @@ pub enum Table {
     Switch,
     OtherDev,
     Ip,
+    Plugin,
 }
 
 impl Table {
@@ -35,6 +36,7 @@ impl Table {
             Table::Switch => "switch",
             Table::OtherDev => "otherdev",
             Table::Ip => "ip",
+            Table::Plugin => "plugin",
         }
     }
 }
