@@ -622,4 +622,16 @@ pub enum BenchCmd {
         #[arg(long)]
         store: Option<String>,
     },
+    /// Install plans: render every node's plan with a WASM partitioner and post-install bound.
+    Plans {
+        /// Nodes in the group.
+        #[arg(long, default_value_t = 10_000)]
+        nodes: u32,
+        /// Partition plugin file (e.g. gpt_simple.wasm).
+        #[arg(long)]
+        partition: std::path::PathBuf,
+        /// Post-install plugin file (e.g. grub_post.wasm).
+        #[arg(long)]
+        post_install: std::path::PathBuf,
+    },
 }
