@@ -2,6 +2,7 @@
 
 mod api;
 mod bench;
+mod bench_plans;
 mod boot;
 mod cli;
 mod config;
@@ -73,6 +74,14 @@ fn main() -> ExitCode {
                     Err(e) => fail(7, &format!("{e:#}")),
                 }
             }
+            Command::Bench(BenchCmd::Plans {
+                nodes,
+                partition,
+                post_install,
+            }) => match bench_plans::run(nodes, &partition, &post_install).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(7, &format!("{e:#}")),
+            },
             _ => match cli::run(cli).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e.code, &e.message),
