@@ -27,14 +27,8 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     let _boot =
         crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
             .await?;
-    let boot_routes = api::boot::routes(api::boot::BootState {
-        luna: luna.clone(),
-        cache,
-        data_dir: cfg.data_dir.clone(),
-    });
-    let app = api::router(luna, api::Token(Arc::new(token)))
-        .merge(boot_routes)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let app =
+        app(luna, token, cache, &cfg.data_dir).layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| {
@@ -53,6 +47,21 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     .context("API server failed")?;
     tracing::info!("luna daemon stopped");
     Ok(())
+}
+
+/// Every HTTP route the daemon serves (also what `luna bench boot` measures).
+pub fn app(
+    luna: Luna,
+    token: String,
+    cache: Arc<crate::boot::cache::BootCache>,
+    data_dir: &Path,
+) -> axum::Router {
+    let boot_routes = api::boot::routes(api::boot::BootState {
+        luna: luna.clone(),
+        cache,
+        data_dir: data_dir.to_path_buf(),
+    });
+    api::router(luna, api::Token(Arc::new(token))).merge(boot_routes)
 }
 
 /// Creates the data directory and proves it is writable before anything else touches it.
