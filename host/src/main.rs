@@ -82,6 +82,14 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(7, &format!("{e:#}")),
             },
+            Command::Bench(BenchCmd::Boot {
+                nodes,
+                concurrency,
+                only,
+            }) => match boot::bench::run(nodes, concurrency, &only).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(7, &format!("{e:#}")),
+            },
             _ => match cli::run(cli).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e.code, &e.message),

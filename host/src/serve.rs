@@ -26,7 +26,6 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::with_plugin_runtime(store, plugins);
-    let token = api::Token(Arc::new(token));
     let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
     let cache = crate::boot::cache::BootCache::load(&luna)
         .await
@@ -34,14 +33,7 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     let _boot =
         crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
             .await?;
-    let boot_routes = api::boot::routes(api::boot::BootState {
-        luna: luna.clone(),
-        cache,
-        data_dir: cfg.data_dir.clone(),
-    });
-    let app = api::router(luna.clone(), token.clone())
-        .merge(api::images::router(luna, token, dist.clone()))
-        .merge(boot_routes)
+    let app = app(luna, token, cache, &cfg.data_dir, dist.clone())
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -62,6 +54,25 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     dist.seeder.stop().await;
     tracing::info!("luna daemon stopped");
     Ok(())
+}
+
+/// Every HTTP route the daemon serves (also what `luna bench boot` measures).
+pub fn app(
+    luna: Luna,
+    token: String,
+    cache: Arc<crate::boot::cache::BootCache>,
+    data_dir: &Path,
+    dist: Arc<crate::dist::Distribution>,
+) -> axum::Router {
+    let token = api::Token(Arc::new(token));
+    let boot_routes = api::boot::routes(api::boot::BootState {
+        luna: luna.clone(),
+        cache,
+        data_dir: data_dir.to_path_buf(),
+    });
+    api::router(luna.clone(), token.clone())
+        .merge(api::images::router(luna, token, dist))
+        .merge(boot_routes)
 }
 
 /// Creates the data directory and proves it is writable before anything else touches it.

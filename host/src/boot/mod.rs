@@ -6,6 +6,7 @@
 //! Nodes fetch `/boot/ipxe` from `http://<address of the interface the DHCP request arrived
 //! on>:<HTTP port>`, so the HTTP listener must be reachable there: `--listen 0.0.0.0:7050`.
 
+pub mod bench;
 pub mod cache;
 pub mod leases;
 pub mod scripts;

@@ -708,4 +708,15 @@ pub enum BenchCmd {
         #[arg(long)]
         post_install: std::path::PathBuf,
     },
+    /// Boot storm: N known nodes fetch /boot/ipxe, their plan and a tracker announce at once.
+    Boot {
+        #[arg(long, default_value_t = 10_000)]
+        nodes: u32,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// Measure only these routes (ipxe, plan, announce; comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
 }

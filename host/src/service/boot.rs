@@ -386,6 +386,40 @@ impl Luna {
             .ok_or_else(|| LunaError::internal(format!("node '{node}' vanished while claiming")))
     }
 
+    /// Sets the boot MAC of many nodes in one transaction (`luna bench boot` builds its cluster
+    /// with it); every MAC must be new and used once.
+    pub async fn node_macs_set(&self, macs: &[(String, String)]) -> Result<()> {
+        let _w = self.writes.lock().await;
+        let mut seen: HashSet<String> = self
+            .store
+            .rows::<String>("SELECT VALUE mac FROM node WHERE mac != NONE", Map::new())
+            .await?
+            .into_iter()
+            .collect();
+        let mut nodes: HashMap<String, Node> = self
+            .store
+            .list::<Node>(Table::Node)
+            .await?
+            .into_iter()
+            .map(|n| (n.name.clone(), n))
+            .collect();
+        let mut tx = Tx::new();
+        for (name, mac) in macs {
+            let mac = crate::model::mac::normalize_mac(mac)?;
+            if !seen.insert(mac.clone()) {
+                return Err(LunaError::conflict(format!(
+                    "MAC {mac} is given twice or already belongs to a node"
+                )));
+            }
+            let node = nodes
+                .get_mut(name)
+                .ok_or_else(|| LunaError::not_found("node", name))?;
+            node.mac = Some(mac);
+            tx.replace(Table::Node, name, &*node);
+        }
+        self.store.commit(tx).await
+    }
+
     /// Dynamic DHCP leases as persisted.
     pub async fn lease_list(&self) -> Result<Vec<DhcpLease>> {
         let rows: Vec<LeaseRow> = self.store.list(Table::Lease).await?;
