@@ -14,6 +14,8 @@ const SYSTEM_CONFIG: &str = "/etc/luna/luna.toml";
 pub struct FileConfig {
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub dist: crate::dist::DistSection,
     /// Boot services: each runs only when its section is present.
     pub dhcp: Option<crate::boot::DhcpSection>,
     pub tftp: Option<crate::boot::TftpSection>,
@@ -38,6 +40,7 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub store: String,
     pub log_json: bool,
+    pub dist: crate::dist::DistSection,
     pub boot: crate::boot::BootConfig,
 }
 
@@ -106,6 +109,7 @@ pub fn resolve(
         data_dir,
         store,
         log_json,
+        dist: file.dist,
         boot: crate::boot::BootConfig {
             dhcp: file.dhcp,
             tftp: file.tftp,

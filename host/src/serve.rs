@@ -21,14 +21,23 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::new(store);
+    let token = api::Token(Arc::new(token));
+    let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
     let cache = crate::boot::cache::BootCache::load(&luna)
         .await
         .map_err(|e| anyhow::anyhow!("boot directory: {e}"))?;
     let _boot =
         crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
             .await?;
-    let app =
-        app(luna, token, cache, &cfg.data_dir).layer(tower_http::trace::TraceLayer::new_for_http());
+    let boot_routes = api::boot::routes(api::boot::BootState {
+        luna: luna.clone(),
+        cache,
+        data_dir: cfg.data_dir.clone(),
+    });
+    let app = api::router(luna.clone(), token.clone())
+        .merge(api::images::router(luna, token, dist.clone()))
+        .merge(boot_routes)
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| {
@@ -45,23 +54,9 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("API server failed")?;
+    dist.seeder.stop().await;
     tracing::info!("luna daemon stopped");
     Ok(())
-}
-
-/// Every HTTP route the daemon serves (also what `luna bench boot` measures).
-pub fn app(
-    luna: Luna,
-    token: String,
-    cache: Arc<crate::boot::cache::BootCache>,
-    data_dir: &Path,
-) -> axum::Router {
-    let boot_routes = api::boot::routes(api::boot::BootState {
-        luna: luna.clone(),
-        cache,
-        data_dir: data_dir.to_path_buf(),
-    });
-    api::router(luna, api::Token(Arc::new(token))).merge(boot_routes)
 }
 
 /// Creates the data directory and proves it is writable before anything else touches it.

@@ -4,8 +4,10 @@
 mod auth;
 pub mod boot;
 mod error;
+pub mod images;
 pub mod openapi;
 mod plan;
+mod status;
 
 pub use auth::Token;
 
@@ -24,6 +26,7 @@ type R<T> = Result<Json<T>, ApiError>;
 
 pub fn router(luna: Luna, token: Token) -> Router {
     let (luna_for_plans, token_for_plans) = (luna.clone(), token.clone());
+    let status_routes = status::router(luna.clone(), token.clone());
     let api = Router::new()
         .route(
             "/cluster",
@@ -104,6 +107,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
             get(|| async { Json(openapi::document()) }),
         )
         .merge(plans)
+        .merge(status_routes)
         .nest("/api/v1", api)
 }
 

@@ -1,6 +1,6 @@
 //! `luna bench boot`: a boot storm against the real daemon. N known nodes (each with a MAC) are
-//! created in a fresh store, the daemon's HTTP app (`serve::app`: every route it serves, e.g. the
-//! tracker's `/announce` once present) listens on loopback in this process, and N
+//! created in a fresh store, the daemon's API and boot routes listen on loopback in this
+//! process (`/announce` is probed and measured when served), and N
 //! simulated nodes each fetch `/boot/ipxe`, their plan and a tracker announce, `concurrency` at a
 //! time over keep-alive connections. Reports requests/s and latency percentiles per route.
 
@@ -64,12 +64,14 @@ pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> 
     let cache = cache::BootCache::load(&luna)
         .await
         .map_err(|e| anyhow!("{}", e.message))?;
-    let app = crate::serve::app(
-        luna,
-        "bench-token-0123456789abcdef0123456789".into(),
+    // The daemon's API and boot routes (the tracker is measured when this router serves it).
+    let boot_routes = crate::api::boot::routes(crate::api::boot::BootState {
+        luna: luna.clone(),
         cache,
-        &data,
-    );
+        data_dir: data.clone(),
+    });
+    let token = crate::api::Token(Arc::new("bench-token-0123456789abcdef0123456789".into()));
+    let app = crate::api::router(luna, token).merge(boot_routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let server = tokio::spawn(async move {

@@ -279,6 +279,16 @@ pub enum OsimageCmd {
     Delete {
         name: String,
     },
+    /// Pack the image for nodes: tarball + torrent, kernel + initramfs (runs in the daemon).
+    Pack {
+        name: String,
+        /// Only the tarball and torrent.
+        #[arg(long, conflicts_with = "boot_only")]
+        image_only: bool,
+        /// Only the kernel and initramfs.
+        #[arg(long)]
+        boot_only: bool,
+    },
 }
 
 #[derive(Args)]
@@ -477,12 +487,26 @@ pub enum NodeCmd {
     },
     /// Change a node or hostlist: `luna node change node001 --mac aa:bb:..`.
     Change(NodeChangeArgs),
-    /// Show a node or hostlist.
+    /// Show a node or hostlist, with its install status.
     Show {
         name: String,
+        /// Print the hardware inventory the node posted in service mode instead.
+        #[arg(long)]
+        inventory: bool,
         /// Print a script the node is served instead.
         #[arg(long, value_enum)]
         script: Option<ScriptKind>,
+    },
+    /// Install status of nodes by step, with download progress: `luna node status node[001-064] --watch`.
+    Status {
+        /// Node name or hostlist (default: every node).
+        nodes: Option<String>,
+        /// Keep redrawing until every listed node has finished or failed.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between redraws with --watch.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
     },
     /// Machines that network-booted but match no node.
     Unknown,
@@ -659,5 +683,20 @@ pub enum BenchCmd {
         /// Measure only these routes (ipxe, plan, announce; comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+    },
+    /// Image distribution: N nodes by BitTorrent via Luna vs plain HTTP (root; network namespaces).
+    Swarm {
+        /// Node counts to measure (comma-separated; default 1,8,32,64).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
+        /// Image size S in MiB.
+        #[arg(long)]
+        image_mb: Option<u64>,
+        /// Per-node (and host) link rate B in Mbit/s.
+        #[arg(long)]
+        link_mbit: Option<u32>,
+        /// One JSON object per row (nodes, mode, seconds, limit_seconds).
+        #[arg(long)]
+        json: bool,
     },
 }

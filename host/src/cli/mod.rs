@@ -2,7 +2,9 @@
 
 pub mod args;
 pub mod client;
+mod images;
 pub mod output;
+mod status;
 
 use crate::model::PluginBinding;
 use crate::service::*;
@@ -268,7 +270,7 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
                 &c.patch(&format!("/osimages/{}", seg(&name)), &req).await?,
             );
         }
-        OsimageCmd::Show { name } => Resource("osimages").show(c, f, &name).await?,
+        OsimageCmd::Show { name } => images::show(c, f, &name).await?,
         OsimageCmd::List => print_list(f, &c.get("/osimages").await?, OSIMAGE_COLS),
         OsimageCmd::Rename { name, new_name } => {
             Resource("osimages").rename(c, f, &name, new_name).await?
@@ -286,6 +288,11 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
             .await?,
         ),
         OsimageCmd::Delete { name } => Resource("osimages").delete(c, f, &name).await?,
+        OsimageCmd::Pack {
+            name,
+            image_only,
+            boot_only,
+        } => images::pack(c, f, &name, image_only, boot_only).await?,
     }
     Ok(())
 }
@@ -506,12 +513,25 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
         }
         NodeCmd::Show {
             name,
+            inventory: true,
+            ..
+        } => status::inventory(c, f, &name).await?,
+        NodeCmd::Status {
+            nodes,
+            watch,
+            interval,
+        } => status::status(c, f, nodes, watch, interval).await?,
+        NodeCmd::Show {
+            name,
             script: Some(ScriptKind::Boot),
+            ..
         } => {
             let v = c.get(&format!("/nodes/{}/boot-script", seg(&name))).await?;
             print!("{}", v.as_str().unwrap_or_default());
         }
-        NodeCmd::Show { name, script: None } => Resource("nodes").show(c, f, &name).await?,
+        NodeCmd::Show {
+            name, script: None, ..
+        } => status::show(c, f, &name).await?,
         NodeCmd::Unknown => print_list(f, &c.get("/unknown").await?, UNKNOWN_COLS),
         NodeCmd::Claim { name, mac } => print_list(
             f,

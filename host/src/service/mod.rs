@@ -10,12 +10,15 @@ mod network;
 mod node;
 mod osimage;
 mod otherdev;
+mod pack;
 mod plan;
 mod readdress;
 mod requests;
+mod status;
 mod switch;
 
 pub use boot::{BootNode, BootSnapshot};
+pub use pack::kernels_of;
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};
@@ -30,6 +33,7 @@ use tokio::sync::Mutex;
 pub struct Luna {
     store: Store,
     writes: Arc<Mutex<()>>,
+    status: Arc<status::StatusBoard>,
 }
 
 impl Luna {
@@ -37,6 +41,7 @@ impl Luna {
         Self {
             store,
             writes: Arc::new(Mutex::new(())),
+            status: Arc::default(),
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Table {
     Switch,
     OtherDev,
     Ip,
+    NodeStatus,
+    NodeInventory,
     Lease,
     Unknown,
 }
@@ -37,6 +39,8 @@ impl Table {
             Table::Switch => "switch",
             Table::OtherDev => "otherdev",
             Table::Ip => "ip",
+            Table::NodeStatus => "node_status",
+            Table::NodeInventory => "node_inventory",
             Table::Lease => "lease",
             Table::Unknown => "unknown",
         }
@@ -164,6 +168,21 @@ impl Store {
         if tx.statements.is_empty() {
             return Ok(());
         }
+        self.apply(tx).await?;
+        self.generation.send_modify(|g| *g += 1);
+        Ok(())
+    }
+
+    /// Like [`Store::commit`] but does not wake the servers watching [`Store::changes`]: for
+    /// records no server reads (node install reports arrive every few seconds per node).
+    pub async fn commit_quiet(&self, tx: Tx) -> Result<()> {
+        self.apply(tx).await
+    }
+
+    async fn apply(&self, tx: Tx) -> Result<()> {
+        if tx.statements.is_empty() {
+            return Ok(());
+        }
         let mut q =
             String::with_capacity(64 + tx.statements.iter().map(|s| s.len() + 2).sum::<usize>());
         q.push_str("BEGIN TRANSACTION;\n");
@@ -186,7 +205,6 @@ impl Store {
                 ))
             }
         })?;
-        self.generation.send_modify(|g| *g += 1);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (3, V3)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (3, V3), (4, V4), (6, V6)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -113,6 +113,27 @@ DEFINE FIELD owner ON ip TYPE string;
 DEFINE FIELD interface ON ip TYPE string;
 DEFINE INDEX ip_unique ON ip FIELDS network, ip UNIQUE;
 DEFINE INDEX ip_owner ON ip FIELDS owner_kind, owner;
+"#;
+
+/// Node install status and hardware inventory, as the agents report them.
+const V6: &str = r#"
+DEFINE TABLE node_status SCHEMAFULL;
+DEFINE FIELD name ON node_status TYPE string;
+DEFINE FIELD current ON node_status TYPE option<object> FLEXIBLE;
+DEFINE FIELD steps ON node_status TYPE array<object> FLEXIBLE;
+DEFINE FIELD updated ON node_status TYPE int;
+DEFINE INDEX node_status_name ON node_status FIELDS name UNIQUE;
+
+DEFINE TABLE node_inventory SCHEMAFULL;
+DEFINE FIELD name ON node_inventory TYPE string;
+DEFINE FIELD inventory ON node_inventory TYPE object FLEXIBLE;
+DEFINE FIELD updated ON node_inventory TYPE int;
+DEFINE INDEX node_inventory_name ON node_inventory FIELDS name UNIQUE;
+"#;
+
+/// v4 (distribution): what the last `luna osimage pack` produced (sizes, info-hash, boot files).
+const V4: &str = r#"
+DEFINE FIELD pack ON osimage TYPE option<object> FLEXIBLE;
 "#;
 
 /// Boot services (H-boot): a network's DHCP range, dynamic DHCP leases, machines that booted

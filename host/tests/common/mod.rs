@@ -190,6 +190,12 @@ impl Daemon {
         self.spawn();
     }
 
+    /// SIGTERM, wait, start again on a new port (the graceful restart).
+    pub fn restart_graceful(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
@@ -314,10 +320,12 @@ impl Drop for Daemon {
     }
 }
 
-/// An image tree (empty dirs are enough for the model; packing tests build real ones).
+/// An image tree with a kernel layout (enough for the model; packing tests build real ones).
 pub fn image_tree(dir: &Path) -> PathBuf {
     let p = dir.join("image");
     std::fs::create_dir_all(p.join("boot")).unwrap();
+    std::fs::create_dir_all(p.join("lib/modules/6.1.0-test")).unwrap();
+    std::fs::write(p.join("boot/vmlinuz-6.1.0-test"), b"kernel").unwrap();
     p
 }
 
