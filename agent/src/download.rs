@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use librqbit::{
-    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions, ManagedTorrent, Session,
-    SessionOptions, TorrentStatsState,
+    AddTorrent, AddTorrentOptions, ListenerMode, ListenerOptions, ManagedTorrent,
+    PeerConnectionOptions, Session, SessionOptions, TorrentStatsState,
 };
 use luna_dist::InfoHash;
 use luna_proto::dist::{DownloadPhase, DownloadProgress};
@@ -30,7 +30,13 @@ pub struct DownloadOptions {
     pub listen: SocketAddr,
     /// How often to re-announce to the tracker while downloading; short, because installs are.
     pub announce_interval: Duration,
+    /// Most block requests outstanding per peer. Small, so a node never reserves many pieces
+    /// on its slow share of the host's link while peers could send them sooner.
+    pub request_window: usize,
 }
+
+/// The default `request_window`: 8 blocks of 16 KiB still fill a LAN link from one peer.
+pub const REQUEST_WINDOW: usize = 8;
 
 /// A running download (and, once complete, a running seed).
 pub struct ImageDownload {
@@ -118,6 +124,10 @@ impl ImageDownload {
                     overwrite: true,
                     initial_peers: Some(opts.seed_peers.clone()),
                     force_tracker_interval: Some(opts.announce_interval),
+                    peer_opts: Some(PeerConnectionOptions {
+                        max_request_window: Some(opts.request_window.max(1)),
+                        ..PeerConnectionOptions::default()
+                    }),
                     ..AddTorrentOptions::default()
                 }),
             )
@@ -236,6 +246,8 @@ impl ImageDownload {
             .session
             .delete(self.handle.info_hash().into(), false)
             .await;
-        self.session.stop().await;
+        // The torrent is gone (no more seeding, files closed); ending the session's own tasks
+        // needs no grace period, and `Session::stop` would sleep a full second for one.
+        self.session.cancellation_token().cancel();
     }
 }

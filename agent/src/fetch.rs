@@ -28,6 +28,8 @@ pub struct FetchOptions {
     pub listen: SocketAddr,
     pub report_interval: Duration,
     pub announce_interval: Duration,
+    /// Most block requests outstanding per peer (see `DownloadOptions`).
+    pub request_window: usize,
     /// Unpack into `out_dir` (the install); `false` only downloads and verifies the packed
     /// image into `out_dir` (benchmarks, pre-staging).
     pub unpack: bool,
@@ -50,6 +52,7 @@ impl FetchOptions {
             listen: SocketAddr::from(([0, 0, 0, 0], 0)),
             report_interval: Duration::from_secs(1),
             announce_interval: Duration::from_secs(5),
+            request_window: crate::download::REQUEST_WINDOW,
             unpack: true,
         }
     }
@@ -100,6 +103,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         work_dir: work_dir.clone(),
         listen: opts.listen,
         announce_interval: opts.announce_interval,
+        request_window: opts.request_window,
     })
     .await?;
     {

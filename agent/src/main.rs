@@ -46,10 +46,128 @@ enum Command {
         /// Seconds between tracker announces while downloading.
         #[arg(long, default_value_t = 5.0)]
         announce_every: f64,
+        /// Most block requests outstanding per peer.
+        #[arg(long, default_value_t = luna_agent::download::REQUEST_WINDOW)]
+        request_window: usize,
         /// Only download and verify the packed image into OUT; do not unpack it.
         #[arg(long)]
         download_only: bool,
     },
+    /// Install this node (or, in service mode, post its inventory): the initramfs's worker.
+    Boot(BootArgs),
+}
+
+#[derive(clap::Args)]
+struct BootArgs {
+    /// Host URL (default: luna.url= from the kernel command line).
+    #[arg(long, env = "LUNA_AGENT_URL")]
+    url: Option<String>,
+    /// Node name (default: luna.node=).
+    #[arg(long, env = "LUNA_AGENT_NODE")]
+    node: Option<String>,
+    /// Boot MAC (default: luna.mac= or BOOTIF=).
+    #[arg(long, env = "LUNA_AGENT_MAC")]
+    mac: Option<String>,
+    /// Kernel command line file.
+    #[arg(long, default_value = "/proc/cmdline")]
+    cmdline: PathBuf,
+    /// API token, for reports from outside the node's own addresses.
+    #[arg(long, env = "LUNA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Target root the partition script mounts.
+    #[arg(long, env = "LUNA_AGENT_SYSROOT", default_value = "/sysroot")]
+    sysroot: PathBuf,
+    /// Do not hand the target to /init for switch_root (tests; the node stays in the initramfs).
+    #[arg(long, env = "LUNA_AGENT_NO_SWITCH_ROOT")]
+    no_switch_root: bool,
+    /// Init of the installed system.
+    #[arg(long, default_value = "/sbin/init")]
+    init: String,
+    /// Run post-install scripts without chroot (unprivileged tests).
+    #[arg(long)]
+    no_chroot: bool,
+    /// Do not load drivers or bring up the boot NIC (the network is up already).
+    #[arg(long)]
+    no_network: bool,
+    /// Driver list of the initramfs.
+    #[arg(long, default_value = "/etc/luna/modules")]
+    modules_list: PathBuf,
+    /// Seconds to wait for the boot NIC and its DHCP lease.
+    #[arg(long, default_value_t = 120.0)]
+    nic_wait: f64,
+    /// Root of /sys and /proc for the service-mode inventory.
+    #[arg(long, default_value = "/")]
+    hardware_root: PathBuf,
+    /// Image source as JSON (`{"torrent_url":…,"info_hash":…,"seed_peers":[…]}`), used when
+    /// the plan has none.
+    #[arg(long)]
+    image: Option<String>,
+    /// Address to accept other nodes' BitTorrent connections on.
+    #[arg(long, default_value = "0.0.0.0:0")]
+    listen: SocketAddr,
+    /// First retry delay, seconds, for calls to the host.
+    #[arg(long, default_value_t = 1.0)]
+    retry_first: f64,
+    /// Give up on the host after this many seconds of retries.
+    #[arg(long, default_value_t = 3600.0)]
+    retry_for: f64,
+    /// Seconds between progress reports.
+    #[arg(long, default_value_t = 1.0)]
+    report_every: f64,
+    /// Seconds between tracker announces while downloading.
+    #[arg(long, default_value_t = 5.0)]
+    announce_every: f64,
+}
+
+async fn boot(a: BootArgs) -> anyhow::Result<std::process::ExitCode> {
+    use luna_agent::boot::{self, BootEnd, BootOptions, backoff::Backoff};
+    let image_override = match &a.image {
+        Some(j) => Some(
+            serde_json::from_str(j)
+                .map_err(|e| anyhow::anyhow!("--image is not an image source JSON object: {e}"))?,
+        ),
+        None => None,
+    };
+    let opts = BootOptions {
+        url: a.url,
+        node: a.node,
+        mac: a.mac,
+        cmdline: a.cmdline,
+        token: a.token,
+        sysroot: a.sysroot,
+        switch_root: !a.no_switch_root,
+        init: a.init,
+        chroot: !a.no_chroot,
+        network: !a.no_network,
+        modules_list: a.modules_list,
+        nic_wait: seconds("nic-wait", a.nic_wait)?,
+        hardware_root: a.hardware_root,
+        image_override,
+        listen: a.listen,
+        backoff: Backoff {
+            first: seconds("retry-first", a.retry_first)?,
+            max: Duration::from_secs(30),
+            give_up_after: seconds("retry-for", a.retry_for)?,
+        },
+        report_interval: seconds("report-every", a.report_every)?,
+        announce_interval: seconds("announce-every", a.announce_every)?,
+    };
+    match boot::run(opts).await {
+        Ok(end) => {
+            match end {
+                BootEnd::HandedOff => {
+                    eprintln!("luna-agent: installed; switching to the installed system")
+                }
+                BootEnd::Installed => eprintln!("luna-agent: installed (switch_root is off)"),
+                BootEnd::Service => {}
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprint!("{}", e.banner());
+            Ok(std::process::ExitCode::from(2))
+        }
+    }
 }
 
 fn seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
@@ -70,6 +188,15 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Boot(a) => {
+            return match boot(a).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("luna-agent: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
         Command::Fetch {
             torrent_url,
             info_hash,
@@ -81,6 +208,7 @@ async fn main() -> std::process::ExitCode {
             report_every,
             announce_every,
             download_only,
+            request_window,
         } => {
             async {
                 let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
@@ -90,6 +218,8 @@ async fn main() -> std::process::ExitCode {
                 opts.report_interval = seconds("report-every", report_every)?;
                 opts.announce_interval = seconds("announce-every", announce_every)?;
                 opts.unpack = !download_only;
+                anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
+                opts.request_window = request_window;
                 let outcome = fetch(opts).await?;
                 println!(
                     "{}",

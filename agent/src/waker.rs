@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// How often sleeping connections are woken while downloading.
-pub const PULSE_EVERY: Duration = Duration::from_millis(400);
+pub const PULSE_EVERY: Duration = Duration::from_millis(100);
 
 async fn pulse(addr: SocketAddr, info_hash: InfoHash, pieces: usize) -> std::io::Result<()> {
     let mut sock = TcpStream::connect(addr).await?;

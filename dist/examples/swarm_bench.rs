@@ -1,7 +1,8 @@
 //! Runs the swarm benchmark outside the `luna` CLI (needs root, iproute2, busybox-static and a
 //! built `luna-agent`):
 //! `cargo run -p luna-dist --example swarm_bench -- --agent PATH [--nodes 1,8] [--image-mb S]
-//!  [--link-mbit B] [--modes torrent,http] [--symmetric|--download-only-shaping] [--json]`
+//!  [--link-mbit B] [--modes torrent,http] [--symmetric|--download-only-shaping] [--no-super-seed]
+//!  [--request-window W] [--json]`
 
 use std::path::PathBuf;
 
@@ -38,6 +39,8 @@ fn parse() -> anyhow::Result<(SwarmBenchOptions, bool)> {
             }
             "--piece-kib" => opts.piece_kib = Some(value()?.parse()?),
             "--download-only-shaping" => opts.shape_node_upload = false,
+            "--no-super-seed" => opts.super_seed = false,
+            "--request-window" => opts.request_window = Some(value()?.parse()?),
             "--json" => json = true,
             other => anyhow::bail!("unknown argument {other}"),
         }

@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod pack;
 pub mod sample_image;
 pub mod seeder;
+pub mod super_seed;
 pub mod unpack;
 
 pub use bench::{BenchMode, Row, SwarmBenchOptions, run_swarm_bench};

@@ -14,6 +14,7 @@ use librqbit::{
 };
 
 use crate::info_hash::InfoHash;
+use crate::super_seed::SuperSeeder;
 
 /// Where the seeder keeps its state and where it listens for peers.
 #[derive(Debug, Clone)]
@@ -26,6 +27,9 @@ pub struct SeederOptions {
     pub peer_limit: usize,
     /// Upload cap in bytes per second for the whole session (`None`: the link is the limit).
     pub upload_limit: Option<std::num::NonZeroU32>,
+    /// Serve nodes through the super-seeding uploader (`super_seed`), which offers each node
+    /// the pieces the swarm holds least; `false` lets librqbit serve every piece to everyone.
+    pub super_seed: bool,
 }
 
 impl SeederOptions {
@@ -35,6 +39,7 @@ impl SeederOptions {
             listen,
             peer_limit: 500,
             upload_limit: None,
+            super_seed: true,
         }
     }
 }
@@ -97,9 +102,12 @@ pub enum SeederError {
 pub struct TorrentSeeder {
     session: Arc<Session>,
     listen_addr: SocketAddr,
+    /// The uploader nodes talk to when super-seeding (librqbit then only verifies and keeps
+    /// the images; it does not listen).
+    uploader: Option<Arc<SuperSeeder>>,
 }
 
-fn image_of(handle: &ManagedTorrent) -> SeededImage {
+fn image_of(handle: &ManagedTorrent, uploader: Option<&SuperSeeder>) -> SeededImage {
     let stats = handle.stats();
     let state = match (&stats.state, &stats.error) {
         (_, Some(e)) => SeedState::Error(e.clone()),
@@ -108,19 +116,26 @@ fn image_of(handle: &ManagedTorrent) -> SeededImage {
         (TorrentStatsState::Paused, _) => SeedState::Paused,
         (TorrentStatsState::Error, None) => SeedState::Error("unknown error".into()),
     };
-    let (peers, upload_rate) = stats.live.as_ref().map_or((0, 0), |l| {
+    let (mut peers, mut upload_rate) = stats.live.as_ref().map_or((0, 0), |l| {
         (
             l.snapshot.peer_stats.live,
             (l.upload_speed.mbps * 1024.0 * 1024.0) as u64,
         )
     });
+    let mut uploaded_bytes = stats.uploaded_bytes;
+    if let Some(u) = uploader {
+        let s = u.stats(&handle.info_hash().0);
+        peers += s.peers;
+        upload_rate += s.upload_rate;
+        uploaded_bytes += s.uploaded_bytes;
+    }
     SeededImage {
         info_hash: InfoHash::from_id20(handle.info_hash()),
         name: handle.name(),
         state,
         total_bytes: stats.total_bytes,
         have_bytes: stats.progress_bytes,
-        uploaded_bytes: stats.uploaded_bytes,
+        uploaded_bytes,
         peers,
         upload_rate,
     }
@@ -145,7 +160,7 @@ impl TorrentSeeder {
                 persistence: Some(SessionPersistenceConfig::Json {
                     folder: Some(opts.state_dir.join("session")),
                 }),
-                listen: Some(ListenerOptions {
+                listen: (!opts.super_seed).then(|| ListenerOptions {
                     mode: ListenerMode::TcpOnly,
                     listen_addr: opts.listen,
                     ipv4_only: opts.listen.is_ipv4(),
@@ -162,7 +177,18 @@ impl TorrentSeeder {
         )
         .await
         .map_err(|e| start_err(format!("{e:#}")))?;
-        let listen_addr = session.listen_addr().unwrap_or(opts.listen);
+        let uploader = if opts.super_seed {
+            let u = SuperSeeder::start(opts.listen, session.clone(), opts.upload_limit)
+                .await
+                .map_err(|e| start_err(format!("listening for nodes: {e}")))?;
+            Some(Arc::new(u))
+        } else {
+            None
+        };
+        let listen_addr = match &uploader {
+            Some(u) => u.local_addr(),
+            None => session.listen_addr().unwrap_or(opts.listen),
+        };
         // Stopping the session pauses its torrents and that is persisted: resume them.
         let paused: Vec<_> = session.with_torrents(|it| {
             it.filter(|(_, h)| h.is_paused())
@@ -178,6 +204,7 @@ impl TorrentSeeder {
         Ok(TorrentSeeder {
             session,
             listen_addr,
+            uploader,
         })
     }
 
@@ -237,6 +264,9 @@ impl TorrentSeeder {
                 info_hash: *info_hash,
                 reason: format!("{e:#}"),
             })?;
+        if let Some(u) = &self.uploader {
+            u.forget(&info_hash.0);
+        }
         Ok(true)
     }
 
@@ -291,14 +321,17 @@ impl TorrentSeeder {
         let handles: Vec<Arc<ManagedTorrent>> = self
             .session
             .with_torrents(|it| it.map(|(_, h)| h.clone()).collect());
-        handles.iter().map(|h| image_of(h)).collect()
+        handles
+            .iter()
+            .map(|h| image_of(h, self.uploader.as_deref()))
+            .collect()
     }
 
     /// One seeded image.
     pub fn get(&self, info_hash: &InfoHash) -> Option<SeededImage> {
         self.session
             .get(info_hash.to_id20().into())
-            .map(|h| image_of(&h))
+            .map(|h| image_of(&h, self.uploader.as_deref()))
     }
 
     /// Waits until the image is verified and seeding (after `add` or a restart).
@@ -338,6 +371,9 @@ impl TorrentSeeder {
 
     /// Stops the session (its state is kept for the next start).
     pub async fn stop(&self) {
+        if let Some(u) = &self.uploader {
+            u.stop();
+        }
         self.session.stop().await;
     }
 }

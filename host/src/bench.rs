@@ -27,7 +27,10 @@ pub async fn store(nodes: u32, store_url: Option<String>) -> Result<()> {
         None => vec![format!("surrealkv://{}", tmp.path().join("db").display())],
     };
     let image_dir = tmp.path().join("image");
-    std::fs::create_dir_all(&image_dir)?;
+    // `osimage add` wants a kernel in the tree.
+    std::fs::create_dir_all(image_dir.join("boot"))?;
+    std::fs::create_dir_all(image_dir.join("lib/modules/6.1.0-bench"))?;
+    std::fs::write(image_dir.join("boot/vmlinuz-6.1.0-bench"), b"bench")?;
     let mut rows = Vec::new();
     for url in stores {
         eprintln!("measuring {url} with {nodes} nodes ...");

@@ -14,6 +14,12 @@ const SYSTEM_CONFIG: &str = "/etc/luna/luna.toml";
 pub struct FileConfig {
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub dist: crate::dist::DistSection,
+    /// Boot services: each runs only when its section is present.
+    pub dhcp: Option<crate::boot::DhcpSection>,
+    pub tftp: Option<crate::boot::TftpSection>,
+    pub dns: Option<crate::boot::DnsSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,6 +40,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub store: String,
     pub log_json: bool,
+    pub dist: crate::dist::DistSection,
+    pub boot: crate::boot::BootConfig,
 }
 
 impl FileConfig {
@@ -77,14 +85,18 @@ pub fn resolve(
     store: Option<String>,
     log_format: Option<String>,
 ) -> Result<ServeConfig> {
-    let s = file.server;
-    let data_dir = data_dir.or(s.data_dir).unwrap_or_else(default_data_dir);
+    let s = &file.server;
+    let data_dir = data_dir
+        .or(s.data_dir.clone())
+        .unwrap_or_else(default_data_dir);
     let data_dir = std::path::absolute(&data_dir)
         .with_context(|| format!("data directory {} cannot be resolved", data_dir.display()))?;
     let store = store
-        .or(s.store)
+        .or(s.store.clone())
         .unwrap_or_else(|| format!("surrealkv://{}", data_dir.join("db").display()));
-    let log_format = log_format.or(s.log_format).unwrap_or_else(|| "text".into());
+    let log_format = log_format
+        .or(s.log_format.clone())
+        .unwrap_or_else(|| "text".into());
     let log_json = match log_format.as_str() {
         "text" => false,
         "json" => true,
@@ -97,5 +109,11 @@ pub fn resolve(
         data_dir,
         store,
         log_json,
+        dist: file.dist,
+        boot: crate::boot::BootConfig {
+            dhcp: file.dhcp,
+            tftp: file.tftp,
+            dns: file.dns,
+        },
     })
 }

@@ -3,8 +3,10 @@
 mod api;
 mod bench;
 mod bench_plans;
+mod boot;
 mod cli;
 mod config;
+mod dist;
 mod model;
 mod serve;
 mod service;
@@ -63,6 +65,23 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(7, &format!("{e:#}")),
             },
+            Command::Bench(BenchCmd::Swarm {
+                nodes,
+                image_mb,
+                link_mbit,
+                json,
+            }) => {
+                let args = dist::bench::SwarmArgs {
+                    nodes,
+                    image_mb,
+                    link_mbit,
+                    json,
+                };
+                match dist::bench::swarm(args).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(7, &format!("{e:#}")),
+                }
+            }
             _ => match cli::run(cli).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e.code, &e.message),

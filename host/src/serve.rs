@@ -26,7 +26,22 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::with_plugin_runtime(store, plugins);
-    let app = api::router(luna, api::Token(Arc::new(token)))
+    let token = api::Token(Arc::new(token));
+    let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
+    let cache = crate::boot::cache::BootCache::load(&luna)
+        .await
+        .map_err(|e| anyhow::anyhow!("boot directory: {e}"))?;
+    let _boot =
+        crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
+            .await?;
+    let boot_routes = api::boot::routes(api::boot::BootState {
+        luna: luna.clone(),
+        cache,
+        data_dir: cfg.data_dir.clone(),
+    });
+    let app = api::router(luna.clone(), token.clone())
+        .merge(api::images::router(luna, token, dist.clone()))
+        .merge(boot_routes)
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -44,6 +59,7 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("API server failed")?;
+    dist.seeder.stop().await;
     tracing::info!("luna daemon stopped");
     Ok(())
 }

@@ -151,6 +151,9 @@ pub struct UnknownMachine {
     /// Seconds since the Unix epoch of the first and latest boot attempt.
     pub first_seen_unix: u64,
     pub last_seen_unix: u64,
+    /// The Luna address the machine's request arrived on (which network it boots from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
 }
 
 /// Output formats of `luna cluster makedhcp`.

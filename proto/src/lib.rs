@@ -5,3 +5,4 @@ pub mod boot;
 pub mod dist;
 pub mod plan;
 pub mod plugin;
+pub mod status;

@@ -51,6 +51,7 @@ impl HostSide {
         torrent: &Path,
         info_hash: InfoHash,
         state_dir: &Path,
+        super_seed: bool,
     ) -> anyhow::Result<Self> {
         let tracker = Tracker::new(TrackerSettings {
             interval: Duration::from_secs(5),
@@ -92,11 +93,10 @@ impl HostSide {
                 };
                 rt.block_on(async move {
                     let started = async {
-                        let seeder = TorrentSeeder::start(SeederOptions::new(
-                            &state_dir,
-                            SocketAddr::from((HOST_IP, SEED_PORT)),
-                        ))
-                        .await?;
+                        let mut seed_opts =
+                            SeederOptions::new(&state_dir, SocketAddr::from((HOST_IP, SEED_PORT)));
+                        seed_opts.super_seed = super_seed;
+                        let seeder = TorrentSeeder::start(seed_opts).await?;
                         seeder.add(&torrent).await?;
                         seeder
                             .wait_seeding(&info_hash, Duration::from_secs(120))

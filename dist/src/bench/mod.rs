@@ -65,6 +65,11 @@ pub struct SwarmBenchOptions {
     /// Shape what nodes send too (symmetric links like real NICs); the host's upload and
     /// every node's download are always shaped.
     pub shape_node_upload: bool,
+    /// The host super-seeds (the default, what the daemon does); `false` measures plain
+    /// librqbit seeding for comparison.
+    pub super_seed: bool,
+    /// The agents' per-peer request window (`None`: the agent's default).
+    pub request_window: Option<usize>,
 }
 
 impl SwarmBenchOptions {
@@ -79,6 +84,8 @@ impl SwarmBenchOptions {
             work_dir: None,
             piece_kib: None,
             shape_node_upload: true,
+            super_seed: true,
+            request_window: None,
         }
     }
 }
@@ -149,6 +156,7 @@ pub async fn run_swarm_bench(
         &packed.torrent,
         packed.info_hash,
         &work.join("seeder"),
+        opts.super_seed,
     )?;
     let mut rows = Vec::new();
     for &n in &opts.nodes {
@@ -238,6 +246,9 @@ async fn run_once(
                     .arg(host.seed.to_string())
                     .arg("--out")
                     .arg(&out);
+                if let Some(w) = opts.request_window {
+                    cmd.arg("--request-window").arg(w.to_string());
+                }
             }
             BenchMode::Http => {
                 // wget itself is the child (ip netns exec execs it): no shell whose children
@@ -255,6 +266,8 @@ async fn run_once(
     let timeout = Duration::from_secs_f64(60.0 + 3.0 * limit * n as f64);
     let mut finished = vec![false; n];
     let mut last = Duration::ZERO;
+    let trace = std::env::var_os("LUNA_BENCH_TRACE").is_some();
+    let mut next_sample = Duration::ZERO;
     while finished.iter().any(|f| !f) {
         for (i, child) in nodes.0.iter_mut().enumerate() {
             if finished[i] {
@@ -276,12 +289,33 @@ async fn run_once(
                 );
                 finished[i] = true;
                 last = started.elapsed();
+                if trace {
+                    eprintln!(
+                        "{mode} node {i} exited at {:.2}s: {}",
+                        last.as_secs_f64(),
+                        stdout.trim()
+                    );
+                }
             }
         }
         anyhow::ensure!(
             started.elapsed() < timeout,
             "{mode} with {n} nodes did not finish within {timeout:?}"
         );
+        if trace && started.elapsed() >= next_sample {
+            next_sample += Duration::from_millis(500);
+            let up = host
+                .seeder
+                .list()
+                .iter()
+                .map(|i| i.uploaded_bytes)
+                .sum::<u64>();
+            eprintln!(
+                "{:5.1}s host uploaded {:6.2} MiB",
+                started.elapsed().as_secs_f64(),
+                up as f64 / 1048576.0
+            );
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Verified after the clock stopped: hashing is the nodes' work, not the host's link.

@@ -85,10 +85,14 @@ impl SwarmNet {
         let rate = format!("{mbit}mbit");
         // Burst must hold at least one timer tick of data at this rate, and a few packets.
         let burst = format!("{}kb", (mbit / 8).max(16));
+        // The queue holds 50 ms at this rate but at least 256 KB, like a switch port's buffer:
+        // at a few Mbit/s, 50 ms is a handful of packets and a dozen peers' TCP flows into one
+        // node would mostly measure loss recovery instead of the link.
+        let limit = format!("{}kb", (u64::from(mbit) * 50 / 8).max(256));
         let tbf = |ns: &str, dev: &str| -> Result<(), NetError> {
             run(&[
                 "tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "tbf", "rate", &rate, "burst",
-                &burst, "latency", "50ms",
+                &burst, "limit", &limit,
             ])
         };
         let attach = |ns: &str, bridge_port: &str, ip: Ipv4Addr| -> Result<(), NetError> {

@@ -130,7 +130,14 @@ while read -r m; do
     insmod "/lib/modules/$(uname -r)/$m" 2>/dev/null
 done < /etc/luna/modules
 /bin/luna-agent {args}
-echo "luna-agent exited with status $?; starting a shell for debugging"
+status=$?
+# After an install the agent names the target (it is not PID 1, so it cannot switch_root).
+if [ "$status" = 0 ] && [ -s /run/luna/switch-root ]; then
+    read -r newroot newinit < /run/luna/switch-root
+    for m in dev proc sys; do mount --move "/$m" "$newroot/$m" 2>/dev/null; done
+    exec switch_root "$newroot" "$newinit"
+fi
+echo "luna-agent exited with status $status; starting a shell"
 exec sh
 "#,
         args = args.join(" ")

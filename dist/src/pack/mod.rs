@@ -99,9 +99,11 @@ pub struct ImagePacker {
 }
 
 /// Chooses a piece length giving roughly 1000–2000 pieces: small enough that nodes start
-/// trading early, large enough to keep the .torrent small.
+/// trading early, large enough to keep the .torrent small. Small images get pieces down to
+/// one 16 KiB block: a node can pass a piece on only once it has all of it, and the host's
+/// link gives each of N nodes 1/N of its rate, so a piece must be much smaller than S/N.
 pub fn choose_piece_length(size: u64) -> u32 {
-    let target = (size / 1500).clamp(256 * 1024, 16 * 1024 * 1024);
+    let target = (size / 1500).clamp(16 * 1024, 16 * 1024 * 1024);
     u32::try_from(target.next_power_of_two()).unwrap_or(16 * 1024 * 1024)
 }
 

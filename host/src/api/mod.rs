@@ -2,10 +2,13 @@
 //! routes (a test checks that every documented route is served).
 
 mod auth;
+pub mod boot;
 mod error;
+pub mod images;
 pub mod openapi;
 mod plan;
 mod plugins;
+mod status;
 
 pub use auth::Token;
 
@@ -24,6 +27,7 @@ type R<T> = Result<Json<T>, ApiError>;
 
 pub fn router(luna: Luna, token: Token) -> Router {
     let (luna_for_plans, token_for_plans) = (luna.clone(), token.clone());
+    let status_routes = status::router(luna.clone(), token.clone());
     let api = Router::new()
         .route(
             "/cluster",
@@ -70,6 +74,11 @@ pub fn router(luna: Luna, token: Token) -> Router {
             get(node_show).patch(node_change).delete(node_delete),
         )
         .route("/nodes/{name}/rename", post(node_rename))
+        .route("/nodes/{name}/claim", post(boot::node_claim))
+        .route("/nodes/{name}/boot-script", get(boot::node_boot_script))
+        .route("/unknown", get(boot::unknown_list))
+        .route("/cluster/makedns", get(boot::makedns))
+        .route("/cluster/makedhcp", get(boot::makedhcp))
         .route("/switches", get(switch_list).post(switch_add))
         .route(
             "/switches/{name}",
@@ -100,6 +109,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
             get(|| async { Json(openapi::document()) }),
         )
         .merge(plans)
+        .merge(status_routes)
         .nest("/api/v1", api)
 }
 

@@ -102,6 +102,27 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("OsImageClone"),
         "OsImage",
     ),
+    (
+        "post",
+        "/osimages/{name}/pack",
+        "Pack an OS image for nodes (tarball, torrent, kernel, initramfs) as a daemon job",
+        Some("PackRequest"),
+        "PackStatus",
+    ),
+    (
+        "get",
+        "/osimages/{name}/pack",
+        "Progress of the image's latest pack job",
+        None,
+        "PackStatus",
+    ),
+    (
+        "get",
+        "/osimages/{name}/swarm",
+        "Nodes downloading and seeding the image, and the host seeder's state",
+        None,
+        "SwarmView",
+    ),
     ("get", "/bmcsetups", "List BMC setups", None, "BmcSetup[]"),
     (
         "post",
@@ -224,6 +245,48 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         "Install plan of a node (by name or boot MAC); node itself, loopback or token",
         None,
         "NodePlan",
+    ),
+    (
+        "get",
+        "/nodes/status",
+        "Install status of every node (optionally ?nodes=HOSTLIST)",
+        None,
+        "NodeStatus[]",
+    ),
+    (
+        "get",
+        "/nodes/{name}/status",
+        "Install status of a node (a hostlist gives an array)",
+        None,
+        "NodeStatus",
+    ),
+    (
+        "post",
+        "/nodes/{name}/status",
+        "Agent step report; node itself, loopback or token",
+        Some("StepReport"),
+        "NodeStatus",
+    ),
+    (
+        "post",
+        "/nodes/{name}/progress",
+        "Agent download progress; node itself, loopback or token",
+        Some("DownloadProgress"),
+        "Accepted",
+    ),
+    (
+        "get",
+        "/nodes/{name}/inventory",
+        "Hardware inventory a node posted in service mode",
+        None,
+        "Inventory",
+    ),
+    (
+        "post",
+        "/nodes/{name}/inventory",
+        "Agent hardware inventory (service mode); node itself, loopback or token",
+        Some("Inventory"),
+        "Accepted",
     ),
     ("get", "/switches", "List switches", None, "Switch[]"),
     (
@@ -387,6 +450,11 @@ pub fn document() -> Value {
         .schema_from::<OsImageAdd>()
         .schema_from::<OsImageChange>()
         .schema_from::<OsImageClone>()
+        .schema_from::<PackInfo>()
+        .schema_from::<crate::dist::packing::PackRequest>()
+        .schema_from::<crate::dist::packing::PackStatus>()
+        .schema_from::<crate::dist::packing::PackStep>()
+        .schema_from::<crate::api::images::SwarmView>()
         .schema_from::<BmcSetup>()
         .schema_from::<BmcSetupAdd>()
         .schema_from::<BmcSetupChange>()
@@ -426,6 +494,28 @@ pub fn document() -> Value {
         "type": "object",
         "properties": { "deleted": { "type": "string" }, "name": { "type": "string" }, "count": { "type": "integer" } }
     });
+    // Status types live in the proto crate too (luna_proto::status, luna_proto::dist).
+    for (name, description) in [
+        (
+            "NodeStatus",
+            "Install status: node, group, current step report, step history, download progress, updated (unix seconds)",
+        ),
+        (
+            "StepReport",
+            "step (prescript|setupbmc|partscript|download|unpack|setnet|postscript|success|inventory), state (running|done|skipped|failed), elapsed_seconds, exit_code, output_tail, message",
+        ),
+        (
+            "DownloadProgress",
+            "info_hash, phase, bytes_done, bytes_total, bytes_uploaded, peers, download_rate, upload_rate, error",
+        ),
+        (
+            "Inventory",
+            "disks, nics, cpu, memory_bytes, dmi (vendor, product, serial), bmc_address",
+        ),
+        ("Accepted", "{\"accepted\": true}"),
+    ] {
+        schemas["schemas"][name] = json!({ "type": "object", "description": description });
+    }
     // Plan types live in the dependency-light proto crate, which does not derive schemas.
     schemas["schemas"]["NodePlan"] = json!({
         "type": "object",

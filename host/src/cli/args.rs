@@ -108,6 +108,35 @@ pub enum ClusterCmd {
     Show,
     /// Change cluster settings.
     Change(ClusterFlags),
+    /// BIND zone files and an include file for them (stdout, or files in --dir).
+    Makedns {
+        /// Write `luna.zones.conf` and the zone files here (the include names this directory).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// DHCP server config for ISC dhcpd, Kea or dnsmasq (stdout, or --out FILE).
+    Makedhcp {
+        #[arg(long, value_enum, default_value_t = DhcpFormat::Isc)]
+        format: DhcpFormat,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DhcpFormat {
+    Isc,
+    Kea,
+    Dnsmasq,
+}
+
+/// Scripts `luna node show --script` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScriptKind {
+    /// The iPXE script /boot/ipxe serves the node.
+    Boot,
+    /// What the agent runs to install the node: prescript, BMC setup, partitioning, post-install.
+    Install,
 }
 
 #[derive(Args, Default)]
@@ -174,6 +203,9 @@ pub enum NetworkCmd {
         zone_extra: Option<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// DHCP range for unknown machines (A-B), reserved out of node addresses.
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Change a network; reserve or release addresses.
     Change {
@@ -199,6 +231,9 @@ pub enum NetworkCmd {
         /// Give back a reserved address or range; repeatable.
         #[arg(long)]
         release: Vec<String>,
+        /// DHCP range for unknown machines (A-B; "" clears).
+        #[arg(long)]
+        dhcp_range: Option<String>,
     },
     /// Show a network with its reserved addresses and usage.
     Show { name: String },
@@ -248,6 +283,16 @@ pub enum OsimageCmd {
     /// Delete an image no group uses.
     Delete {
         name: String,
+    },
+    /// Pack the image for nodes: tarball + torrent, kernel + initramfs (runs in the daemon).
+    Pack {
+        name: String,
+        /// Only the tarball and torrent.
+        #[arg(long, conflicts_with = "boot_only")]
+        image_only: bool,
+        /// Only the kernel and initramfs.
+        #[arg(long)]
+        boot_only: bool,
     },
 }
 
@@ -447,12 +492,33 @@ pub enum NodeCmd {
     },
     /// Change a node or hostlist: `luna node change node001 --mac aa:bb:..`.
     Change(NodeChangeArgs),
-    /// Show a node or hostlist; `--script install` prints the node's install program.
+    /// Show a node or hostlist, with its install status.
     Show {
         name: String,
-        /// Print a rendered script of the node instead of its settings.
+        /// Print the hardware inventory the node posted in service mode instead.
+        #[arg(long)]
+        inventory: bool,
+        /// Print a script the node is served instead.
         #[arg(long, value_enum)]
-        script: Option<NodeScript>,
+        script: Option<ScriptKind>,
+    },
+    /// Install status of nodes by step, with download progress: `luna node status node[001-064] --watch`.
+    Status {
+        /// Node name or hostlist (default: every node).
+        nodes: Option<String>,
+        /// Keep redrawing until every listed node has finished or failed.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between redraws with --watch.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+    },
+    /// Machines that network-booted but match no node.
+    Unknown,
+    /// Bind an unknown machine's MAC to a node: `luna node claim node007 52:54:00:..`.
+    Claim {
+        name: String,
+        mac: String,
     },
     /// List nodes.
     List {
@@ -467,13 +533,6 @@ pub enum NodeCmd {
     Delete {
         name: String,
     },
-}
-
-/// Scripts `luna node show --script` renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NodeScript {
-    /// What the agent runs to install the node: prescript, BMC setup, partitioning, post-install.
-    Install,
 }
 
 #[derive(Args)]
@@ -633,5 +692,20 @@ pub enum BenchCmd {
         /// Post-install plugin file (e.g. grub_post.wasm).
         #[arg(long)]
         post_install: std::path::PathBuf,
+    },
+    /// Image distribution: N nodes by BitTorrent via Luna vs plain HTTP (root; network namespaces).
+    Swarm {
+        /// Node counts to measure (comma-separated; default 1,8,32,64).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<usize>>,
+        /// Image size S in MiB.
+        #[arg(long)]
+        image_mb: Option<u64>,
+        /// Per-node (and host) link rate B in Mbit/s.
+        #[arg(long)]
+        link_mbit: Option<u32>,
+        /// One JSON object per row (nodes, mode, seconds, limit_seconds).
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -2,9 +2,11 @@
 
 pub mod args;
 pub mod client;
+mod images;
 mod install_script;
 pub mod output;
 mod plugin;
+mod status;
 
 use crate::model::PluginBinding;
 use crate::service::*;
@@ -47,6 +49,14 @@ const NODE_COLS: Columns = &[
     ("switch", "switch"),
     ("port", "port"),
     ("addresses", "addresses"),
+];
+const UNKNOWN_COLS: Columns = &[
+    ("mac", "mac"),
+    ("macs", "macs"),
+    ("serial", "serial"),
+    ("platform", "platform"),
+    ("via", "interface"),
+    ("last seen", "last_seen_unix"),
 ];
 const SWITCH_COLS: Columns = &[
     ("name", "name"),
@@ -160,6 +170,8 @@ async fn cluster(c: &Client, f: Format, cmd: ClusterCmd) -> Result<(), CliError>
         ClusterCmd::Init(flags) => c.post("/cluster", &cluster_change(flags)).await?,
         ClusterCmd::Show => c.get("/cluster").await?,
         ClusterCmd::Change(flags) => c.patch("/cluster", &cluster_change(flags)).await?,
+        ClusterCmd::Makedns { dir } => return makedns(c, dir).await,
+        ClusterCmd::Makedhcp { format, out } => return makedhcp(c, format, out).await,
     };
     print_object(f, &v);
     Ok(())
@@ -176,6 +188,7 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
             gateway,
             zone_extra,
             comment,
+            dhcp_range,
         } => {
             let req = NetworkAdd {
                 name,
@@ -186,6 +199,7 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
                 gateway,
                 zone_extra,
                 comment,
+                dhcp_range,
             };
             print_object(f, &c.post("/networks", &req).await?);
         }
@@ -200,6 +214,7 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
             comment,
             reserve,
             release,
+            dhcp_range,
         } => {
             let req = NetworkChange {
                 cidr: network,
@@ -211,6 +226,7 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
                 comment,
                 reserve,
                 release,
+                dhcp_range,
             };
             print_object(
                 f,
@@ -257,7 +273,7 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
                 &c.patch(&format!("/osimages/{}", seg(&name)), &req).await?,
             );
         }
-        OsimageCmd::Show { name } => Resource("osimages").show(c, f, &name).await?,
+        OsimageCmd::Show { name } => images::show(c, f, &name).await?,
         OsimageCmd::List => print_list(f, &c.get("/osimages").await?, OSIMAGE_COLS),
         OsimageCmd::Rename { name, new_name } => {
             Resource("osimages").rename(c, f, &name, new_name).await?
@@ -275,6 +291,11 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
             .await?,
         ),
         OsimageCmd::Delete { name } => Resource("osimages").delete(c, f, &name).await?,
+        OsimageCmd::Pack {
+            name,
+            image_only,
+            boot_only,
+        } => images::pack(c, f, &name, image_only, boot_only).await?,
     }
     Ok(())
 }
@@ -493,10 +514,40 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
                 NODE_COLS,
             );
         }
-        NodeCmd::Show { name, script: None } => Resource("nodes").show(c, f, &name).await?,
         NodeCmd::Show {
             name,
-            script: Some(NodeScript::Install),
+            inventory: true,
+            ..
+        } => status::inventory(c, f, &name).await?,
+        NodeCmd::Status {
+            nodes,
+            watch,
+            interval,
+        } => status::status(c, f, nodes, watch, interval).await?,
+        NodeCmd::Show {
+            name,
+            script: Some(ScriptKind::Boot),
+            ..
+        } => {
+            let v = c.get(&format!("/nodes/{}/boot-script", seg(&name))).await?;
+            print!("{}", v.as_str().unwrap_or_default());
+        }
+        NodeCmd::Unknown => print_list(f, &c.get("/unknown").await?, UNKNOWN_COLS),
+        NodeCmd::Claim { name, mac } => print_list(
+            f,
+            &Value::Array(vec![
+                c.post(
+                    &format!("/nodes/{}/claim", seg(&name)),
+                    &serde_json::json!({ "mac": mac }),
+                )
+                .await?,
+            ]),
+            NODE_COLS,
+        ),
+        NodeCmd::Show {
+            name,
+            script: Some(ScriptKind::Install),
+            ..
         } => {
             let v = c.get(&format!("/nodes/{}/plan", seg(&name))).await?;
             let plan: luna_proto::plan::NodePlan = serde_json::from_value(v).map_err(|e| {
@@ -507,6 +558,9 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
             })?;
             print!("{}", install_script::render(&plan));
         }
+        NodeCmd::Show {
+            name, script: None, ..
+        } => status::show(c, f, &name).await?,
         NodeCmd::List { group } => {
             let path = match group {
                 Some(g) => format!("/nodes?group={}", seg(&g)),
@@ -636,4 +690,82 @@ async fn otherdev(c: &Client, f: Format, cmd: OtherdevCmd) -> Result<(), CliErro
         OtherdevCmd::Delete { name } => Resource("otherdevs").delete(c, f, &name).await?,
     }
     Ok(())
+}
+
+/// `luna cluster makedns`: zone files with an include file naming them.
+async fn makedns(c: &Client, dir: Option<std::path::PathBuf>) -> Result<(), CliError> {
+    let zone_dir = match &dir {
+        Some(d) => std::path::absolute(d)
+            .map_err(|e| CliError::new(3, format!("directory {}: {e}", d.display())))?,
+        None => std::path::PathBuf::from("/var/named"),
+    };
+    let v = c
+        .get(&format!(
+            "/cluster/makedns?dir={}",
+            zone_dir
+                .display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('&', "%26")
+                .replace(' ', "%20")
+        ))
+        .await?;
+    let include = v["include"].as_str().unwrap_or_default();
+    let files = v["files"].as_array().cloned().unwrap_or_default();
+    let Some(dir) = dir else {
+        print!("{include}");
+        for f in &files {
+            println!("; ---- {}", f["file_name"].as_str().unwrap_or_default());
+            print!("{}", f["text"].as_str().unwrap_or_default());
+        }
+        return Ok(());
+    };
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::new(3, format!("cannot write {}: {e}", path.display())))
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::new(3, format!("cannot create {}: {e}", dir.display())))?;
+    for f in &files {
+        let name = f["file_name"].as_str().unwrap_or_default();
+        if name.is_empty() || name.contains('/') {
+            return Err(CliError::new(
+                7,
+                format!("the daemon sent a bad zone file name {name:?}"),
+            ));
+        }
+        write(name, f["text"].as_str().unwrap_or_default())?;
+    }
+    write("luna.zones.conf", include)?;
+    println!(
+        "wrote {} zone files (serial {}) and luna.zones.conf to {}",
+        files.len(),
+        v["serial"],
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `luna cluster makedhcp`: the DHCP config for a site's own server.
+async fn makedhcp(
+    c: &Client,
+    format: DhcpFormat,
+    out: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    let name = match format {
+        DhcpFormat::Isc => "isc",
+        DhcpFormat::Kea => "kea",
+        DhcpFormat::Dnsmasq => "dnsmasq",
+    };
+    let v = c.get(&format!("/cluster/makedhcp?format={name}")).await?;
+    let text = v["config"].as_str().unwrap_or_default();
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| CliError::new(3, format!("cannot write {}: {e}", path.display()))),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }

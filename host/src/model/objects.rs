@@ -63,6 +63,9 @@ pub struct Network {
     /// Extra records appended to the exported zone.
     pub zone_extra: Option<String>,
     pub comment: Option<String>,
+    /// Addresses the DHCP server hands to unknown machines (`A-B`), reserved out of allocation.
+    #[serde(default)]
+    pub dhcp_range: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -87,6 +90,35 @@ pub struct OsImage {
     #[serde(default)]
     pub grab_exclude: Vec<String>,
     pub comment: Option<String>,
+    /// What the last `luna osimage pack` produced; absent until the image is packed.
+    #[serde(default)]
+    pub pack: Option<PackInfo>,
+}
+
+/// The artefacts of an image's last pack (`DATA/images/NAME.*`, `DATA/boot/NAME/*`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackInfo {
+    /// Size of `NAME.tar.zst` in bytes.
+    pub size: Option<u64>,
+    /// Torrent piece length in bytes.
+    pub piece_size: Option<u32>,
+    /// BitTorrent v1 info-hash of the image (40 hex digits).
+    pub info_hash: Option<String>,
+    /// When the tarball was packed (UTC, RFC 3339).
+    pub image_packed_at: Option<String>,
+    /// Kernel version copied to the boot directory.
+    pub boot_kernver: Option<String>,
+    /// `DATA/boot/NAME/kernel` and `initramfs` are present.
+    #[serde(default)]
+    pub kernel: bool,
+    #[serde(default)]
+    pub initramfs: bool,
+    /// When the boot files were made (UTC, RFC 3339).
+    pub boot_packed_at: Option<String>,
+    /// Things the operator should know (missing tools, skipped sockets, a dynamic agent).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// How the BMC of a group's nodes is set up.

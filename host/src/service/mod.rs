@@ -3,20 +3,25 @@
 //! sees the state it commits against and a failed change leaves nothing behind.
 
 mod bmcsetup;
+mod boot;
 mod cluster;
 mod group;
 mod network;
 mod node;
 mod osimage;
 mod otherdev;
+mod pack;
 mod plan;
 mod plugin;
 mod plugin_render;
 mod plugin_test;
 mod readdress;
 mod requests;
+mod status;
 mod switch;
 
+pub use boot::{BootNode, BootSnapshot};
+pub use pack::kernels_of;
 pub use plugin_test::PluginTest;
 pub use requests::*;
 
@@ -34,6 +39,7 @@ pub struct Luna {
     writes: Arc<Mutex<()>>,
     plugins: luna_plugin_host::PluginRuntime,
     loaded: Arc<plugin::LoadedPlugins>,
+    status: Arc<status::StatusBoard>,
 }
 
 impl Luna {
@@ -52,6 +58,7 @@ impl Luna {
             writes: Arc::new(Mutex::new(())),
             plugins,
             loaded: plugin::LoadedPlugins::new(),
+            status: Arc::default(),
         }
     }
 

@@ -78,8 +78,14 @@ impl Luna {
             gateway,
             zone_extra: req.zone_extra.filter(|s| !s.is_empty()),
             comment: req.comment.filter(|s| !s.is_empty()),
+            dhcp_range: None,
         };
+        let mut network = network;
         let mut tx = Tx::new();
+        if let Some(spec) = &req.dhcp_range {
+            let mut used = IpAllocator::new(cidr, [ns_ip]);
+            super::boot::set_dhcp_range(&mut network, spec, &[], &mut used, &mut tx)?;
+        }
         tx.create(Table::Network, &network);
         tx.create(
             Table::Ip,
@@ -176,6 +182,10 @@ impl Luna {
             }
         }
         tx.insert_many(Table::Ip, &reserved);
+        if let Some(spec) = &req.dhcp_range {
+            let held = self.dhcp_range_ips(name).await?;
+            super::boot::set_dhcp_range(&mut net, spec, &held, &mut used, &mut tx)?;
+        }
         if !req.release.is_empty() {
             let held: std::collections::HashSet<IpAddr> = self
                 .ips_of(OwnerKind::Reserved, name)

@@ -23,11 +23,8 @@ impl Luna {
             None => self.store.list(Table::Node).await?,
         };
         let mut by_owner: HashMap<String, Vec<Address>> = HashMap::new();
-        for r in self.ips_of_kind(OwnerKind::Node).await? {
-            by_owner
-                .entry(r.owner.clone())
-                .or_default()
-                .push(address(r));
+        for (owner, a) in self.node_addresses().await? {
+            by_owner.entry(owner).or_default().push(a);
         }
         let mut views: Vec<NodeView> = nodes
             .into_iter()
@@ -43,6 +40,34 @@ impl Luna {
             .collect();
         views.sort_by(|a, b| natural_cmp(&a.node.name, &b.node.name));
         Ok(views)
+    }
+
+    /// Every node-held address as (node, address). Reads the whole `ip` table as positional rows
+    /// and filters here: for 30k addresses that is about twice as fast as a `WHERE owner_kind`
+    /// scan with named fields, and nodes hold nearly every address anyway.
+    async fn node_addresses(&self) -> Result<Vec<(String, Address)>> {
+        type Row = (OwnerKind, String, String, String, std::net::IpAddr);
+        let rows: Vec<Row> = self
+            .store
+            .rows(
+                "SELECT VALUE [owner_kind, owner, interface, network, ip] FROM ip",
+                Map::new(),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.0 == OwnerKind::Node)
+            .map(|(_, owner, interface, network, ip)| {
+                (
+                    owner,
+                    Address {
+                        interface,
+                        network,
+                        ip,
+                    },
+                )
+            })
+            .collect())
     }
 
     pub async fn node_show(&self, name: &str) -> Result<NodeView> {
@@ -308,6 +333,8 @@ impl Luna {
         let mut tx = Tx::new();
         tx.replace(Table::Node, name, &node);
         tx.rename_ip_owner("node", name, new_name);
+        tx.rename_ref(Table::NodeStatus, "name", name, new_name);
+        tx.rename_ref(Table::NodeInventory, "name", name, new_name);
         self.store.commit(tx).await?;
         drop(_w);
         self.node_show(new_name).await
@@ -322,6 +349,8 @@ impl Luna {
             self.node(n).await?;
             tx.delete(Table::Node, n);
             tx.release_ips("node", n, None, None);
+            tx.delete(Table::NodeStatus, n);
+            tx.delete(Table::NodeInventory, n);
         }
         self.store.commit(tx).await?;
         Ok(names.len())

@@ -24,16 +24,19 @@ impl Luna {
         self.require_cluster().await?;
         ensure_free(self, Table::OsImage, "osimage", &req.name).await?;
         check_tree(&req.name, &req.path)?;
+        let (kernels, kernver) =
+            super::pack::kernels_of(&req.name, &req.path, req.kernver.as_deref())?;
         let image = OsImage {
             name: req.name,
             path: req.path,
-            kernver: req.kernver.filter(|k| !k.is_empty()),
-            kernels: Vec::new(),
+            kernver: Some(kernver),
+            kernels,
             kernopts: req.kernopts.unwrap_or_default(),
             modules: req.modules.unwrap_or_default(),
             drivers: req.drivers.unwrap_or_default(),
             grab_exclude: req.grab_exclude.unwrap_or_else(default_grab_exclude),
             comment: req.comment.filter(|c| !c.is_empty()),
+            pack: None,
         };
         let mut tx = Tx::new();
         tx.create(Table::OsImage, &image);
@@ -49,6 +52,11 @@ impl Luna {
             image.path = p;
         }
         set_opt(&mut image.kernver, req.kernver);
+        // A new tree or kernel choice is checked against the kernels the tree holds now.
+        let (kernels, kernver) =
+            super::pack::kernels_of(name, &image.path, image.kernver.as_deref())?;
+        image.kernels = kernels;
+        image.kernver = Some(kernver);
         if let Some(k) = req.kernopts {
             image.kernopts = k;
         }
@@ -73,6 +81,9 @@ impl Luna {
         let mut image = self.osimage_show(name).await?;
         ensure_free(self, Table::OsImage, "osimage", new_name).await?;
         image.name = new_name.to_string();
+        // Artefacts carry the image name (the torrent's too, so its info-hash): the renamed
+        // image is repacked under its new name, and the seeder drops the old files.
+        image.pack = None;
         let mut tx = Tx::new();
         tx.replace(Table::OsImage, name, &image);
         tx.rename_ref(Table::Group, "osimage", name, new_name);
@@ -86,9 +97,14 @@ impl Luna {
         ensure_free(self, Table::OsImage, "osimage", &req.new_name).await?;
         if let Some(p) = req.path {
             check_tree(&req.new_name, &p)?;
+            let (kernels, kernver) = super::pack::kernels_of(&req.new_name, &p, None)?;
             image.path = p;
+            image.kernels = kernels;
+            image.kernver = Some(kernver);
         }
         image.name = req.new_name;
+        // A clone is packed on its own (`luna osimage pack NEW`); it shares no artefacts.
+        image.pack = None;
         let mut tx = Tx::new();
         tx.create(Table::OsImage, &image);
         self.store.commit(tx).await?;

@@ -21,6 +21,7 @@ impl Luna {
         };
         let group = self.group_show(&view.node.group).await?;
         let image = self.osimage_show(&group.osimage).await?;
+        let image_source = self.image_source(&image).await?;
         let nets = self.networks_by_name().await?;
         let bmc = match (&group.bmcsetup, view.node.setupbmc) {
             (Some(b), true) => {
@@ -75,7 +76,7 @@ impl Luna {
                     config: b.config.clone(),
                 })
                 .collect(),
-            image: None,
+            image: image_source,
             rendered: self.render_hooks(&view, &group, &image, &nets).await?,
         })
     }

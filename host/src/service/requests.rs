@@ -42,6 +42,9 @@ pub struct NetworkAdd {
     pub gateway: Option<String>,
     pub zone_extra: Option<String>,
     pub comment: Option<String>,
+    /// DHCP range for unknown machines, `10.141.200.1-10.141.200.254`.
+    #[serde(default)]
+    pub dhcp_range: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -60,6 +63,9 @@ pub struct NetworkChange {
     /// Reserved addresses or ranges to give back.
     #[serde(default)]
     pub release: Vec<String>,
+    /// DHCP range for unknown machines (`A-B`; `""` clears it and frees its addresses).
+    #[serde(default)]
+    pub dhcp_range: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -23,6 +23,10 @@ pub enum Table {
     OtherDev,
     Ip,
     Plugin,
+    NodeStatus,
+    NodeInventory,
+    Lease,
+    Unknown,
 }
 
 impl Table {
@@ -37,6 +41,10 @@ impl Table {
             Table::OtherDev => "otherdev",
             Table::Ip => "ip",
             Table::Plugin => "plugin",
+            Table::NodeStatus => "node_status",
+            Table::NodeInventory => "node_inventory",
+            Table::Lease => "lease",
+            Table::Unknown => "unknown",
         }
     }
 }
@@ -162,6 +170,21 @@ impl Store {
         if tx.statements.is_empty() {
             return Ok(());
         }
+        self.apply(tx).await?;
+        self.generation.send_modify(|g| *g += 1);
+        Ok(())
+    }
+
+    /// Like [`Store::commit`] but does not wake the servers watching [`Store::changes`]: for
+    /// records no server reads (node install reports arrive every few seconds per node).
+    pub async fn commit_quiet(&self, tx: Tx) -> Result<()> {
+        self.apply(tx).await
+    }
+
+    async fn apply(&self, tx: Tx) -> Result<()> {
+        if tx.statements.is_empty() {
+            return Ok(());
+        }
         let mut q =
             String::with_capacity(64 + tx.statements.iter().map(|s| s.len() + 2).sum::<usize>());
         q.push_str("BEGIN TRANSACTION;\n");
@@ -184,7 +207,6 @@ impl Store {
                 ))
             }
         })?;
-        self.generation.send_modify(|g| *g += 1);
         Ok(())
     }
 }

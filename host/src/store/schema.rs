@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (6, V6)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -129,4 +129,52 @@ DEFINE FIELD file_name ON plugin TYPE string;
 DEFINE FIELD installed ON plugin TYPE string;
 DEFINE FIELD bytes ON plugin TYPE string;
 DEFINE INDEX plugin_name ON plugin FIELDS name UNIQUE;
+"#;
+
+/// Node install status and hardware inventory, as the agents report them.
+const V6: &str = r#"
+DEFINE TABLE node_status SCHEMAFULL;
+DEFINE FIELD name ON node_status TYPE string;
+DEFINE FIELD current ON node_status TYPE option<object> FLEXIBLE;
+DEFINE FIELD steps ON node_status TYPE array<object> FLEXIBLE;
+DEFINE FIELD updated ON node_status TYPE int;
+DEFINE INDEX node_status_name ON node_status FIELDS name UNIQUE;
+
+DEFINE TABLE node_inventory SCHEMAFULL;
+DEFINE FIELD name ON node_inventory TYPE string;
+DEFINE FIELD inventory ON node_inventory TYPE object FLEXIBLE;
+DEFINE FIELD updated ON node_inventory TYPE int;
+DEFINE INDEX node_inventory_name ON node_inventory FIELDS name UNIQUE;
+"#;
+
+/// v4 (distribution): what the last `luna osimage pack` produced (sizes, info-hash, boot files).
+const V4: &str = r#"
+DEFINE FIELD pack ON osimage TYPE option<object> FLEXIBLE;
+"#;
+
+/// Boot services (H-boot): a network's DHCP range, dynamic DHCP leases, machines that booted
+/// without matching a node, and the DNS zone serial.
+const V3: &str = r#"
+DEFINE FIELD dhcp_range ON network TYPE option<string>;
+
+DEFINE TABLE lease SCHEMAFULL;
+DEFINE FIELD name ON lease TYPE string;
+DEFINE FIELD ip ON lease TYPE string;
+DEFINE FIELD expires_unix ON lease TYPE int;
+DEFINE FIELD client_hostname ON lease TYPE option<string>;
+DEFINE INDEX lease_name ON lease FIELDS name UNIQUE;
+
+DEFINE TABLE unknown SCHEMAFULL;
+DEFINE FIELD name ON unknown TYPE string;
+DEFINE FIELD macs ON unknown TYPE array<string>;
+DEFINE FIELD serial ON unknown TYPE option<string>;
+DEFINE FIELD platform ON unknown TYPE option<string>;
+DEFINE FIELD interface ON unknown TYPE option<string>;
+DEFINE FIELD first_seen_unix ON unknown TYPE int;
+DEFINE FIELD last_seen_unix ON unknown TYPE int;
+DEFINE INDEX unknown_name ON unknown FIELDS name UNIQUE;
+
+DEFINE TABLE dns_serial SCHEMAFULL;
+DEFINE FIELD serial ON dns_serial TYPE int;
+DEFINE FIELD fingerprint ON dns_serial TYPE string;
 "#;

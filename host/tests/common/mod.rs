@@ -15,6 +15,10 @@ pub struct Daemon {
     pub url: String,
     pub port: u16,
     child: Option<Child>,
+    /// luna.toml contents (boot services), if any.
+    config: Option<String>,
+    /// Network namespace the daemon (and its CLI) run in; it then listens on 0.0.0.0.
+    netns: Option<String>,
 }
 
 pub struct Run {
@@ -72,9 +76,38 @@ impl Daemon {
             port: 0,
             child: None,
             dir,
+            config: None,
+            netns: None,
         };
         d.spawn();
         d
+    }
+
+    /// A daemon with `config` as its luna.toml, inside namespace `netns` when given.
+    pub fn start_with(config: &str, netns: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = Daemon {
+            url: String::new(),
+            port: 0,
+            child: None,
+            dir,
+            config: Some(config.to_string()),
+            netns: netns.map(str::to_string),
+        };
+        d.spawn();
+        d
+    }
+
+    /// `luna` itself, or `ip netns exec NS luna`.
+    fn luna_command(&self) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, LUNA]);
+                c
+            }
+            None => Command::new(LUNA),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -86,8 +119,19 @@ impl Daemon {
         self.url = format!("http://127.0.0.1:{}", self.port);
         let log = std::fs::File::create(self.dir.path().join(format!("daemon-{}.log", self.port)))
             .unwrap();
-        let child = Command::new(LUNA)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+        let host = if self.netns.is_some() {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
+        };
+        let mut command = self.luna_command();
+        command.args(["serve", "--listen", &format!("{host}:{}", self.port)]);
+        if let Some(text) = &self.config {
+            let path = self.dir.path().join("luna.toml");
+            std::fs::write(&path, text).unwrap();
+            command.arg("--config").arg(path);
+        }
+        let child = command
             .arg("--data-dir")
             .arg(self.data_dir())
             .env("LUNA_LOG", "warn")
@@ -102,7 +146,12 @@ impl Daemon {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let up = match &self.netns {
+                None => std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+                // Exit code 7 means unreachable; anything else means the API answered.
+                Some(_) => self.luna(&["cluster", "show"]).code != 7,
+            };
+            if up {
                 return;
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
@@ -141,12 +190,18 @@ impl Daemon {
         self.spawn();
     }
 
+    /// SIGTERM, wait, start again on a new port (the graceful restart).
+    pub fn restart_graceful(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(LUNA);
+        let mut c = self.luna_command();
         c.env("LUNA_URL", &self.url)
             .env("LUNA_DATA_DIR", self.data_dir())
             .env_remove("LUNA_TOKEN");
@@ -265,10 +320,12 @@ impl Drop for Daemon {
     }
 }
 
-/// An image tree (empty dirs are enough for the model; packing tests build real ones).
+/// An image tree with a kernel layout (enough for the model; packing tests build real ones).
 pub fn image_tree(dir: &Path) -> PathBuf {
     let p = dir.join("image");
     std::fs::create_dir_all(p.join("boot")).unwrap();
+    std::fs::create_dir_all(p.join("lib/modules/6.1.0-test")).unwrap();
+    std::fs::write(p.join("boot/vmlinuz-6.1.0-test"), b"kernel").unwrap();
     p
 }
 
