@@ -73,10 +73,24 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let current = self.schema_version().await?;
-        for (version, surql) in schema::MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        // Versions are applied by set, not by "newer than the last": migrations written on
+        // parallel branches land in any order, and a store must still get every one of them.
+        let mut applied = self.applied_migrations().await?;
+        let pending: Vec<_> = schema::MIGRATIONS
+            .iter()
+            .filter(|(v, _)| !applied.contains(v))
+            .collect();
+        for (version, surql) in pending {
+            applied.push(*version);
+            applied.sort_unstable();
+            let list = applied
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let top = applied.last().copied().unwrap_or(*version);
             let q = format!(
-                "BEGIN TRANSACTION;\n{surql}\nUPSERT meta:schema SET version = {version};\nCOMMIT TRANSACTION;"
+                "BEGIN TRANSACTION;\n{surql}\nUPSERT meta:schema SET version = {top}, applied = [{list}];\nCOMMIT TRANSACTION;"
             );
             self.db
                 .query(q)
@@ -88,6 +102,26 @@ impl Store {
             tracing::info!(version, "applied schema migration");
         }
         Ok(())
+    }
+
+    /// Migrations already in the store. Stores from before the `applied` list record only the
+    /// highest version, which then stood for every version up to it.
+    async fn applied_migrations(&self) -> Result<Vec<u32>> {
+        let version = self.schema_version().await?;
+        let mut r = self
+            .db
+            .query("SELECT VALUE applied FROM meta:schema")
+            .await?
+            .check()?;
+        let listed: Option<Vec<i64>> = r.take(0).unwrap_or(None);
+        Ok(match listed {
+            Some(list) => list.into_iter().map(|v| v as u32).collect(),
+            None => schema::MIGRATIONS
+                .iter()
+                .map(|(v, _)| *v)
+                .filter(|v| *v <= version)
+                .collect(),
+        })
     }
 
     pub async fn schema_version(&self) -> Result<u32> {
@@ -330,5 +364,44 @@ fn strip_nulls(v: Value) -> Value {
         ),
         Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    /// A store that recorded later versions but not an earlier one (branches landing out of
+    /// order) still gets the missing migration on the next open.
+    #[tokio::test]
+    async fn a_missing_earlier_migration_is_applied() {
+        let store = Store::open("mem://").await.unwrap();
+        let all: Vec<u32> = schema::MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(store.applied_migrations().await.unwrap(), all);
+
+        let without_v2: Vec<String> = all
+            .iter()
+            .filter(|v| **v != 2)
+            .map(u32::to_string)
+            .collect();
+        store
+            .db
+            .query(format!(
+                "REMOVE TABLE plugin; UPSERT meta:schema SET applied = [{}];",
+                without_v2.join(", ")
+            ))
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        // Without v2's schema the table is implicit and schemaless: anything goes.
+        let bogus = "CREATE plugin SET kind = 'bogus'";
+        assert!(store.db.query(bogus).await.unwrap().check().is_ok());
+        store.db.query("REMOVE TABLE plugin").await.unwrap();
+
+        store.migrate().await.unwrap();
+        assert_eq!(store.applied_migrations().await.unwrap(), all);
+        let refused = store.db.query(bogus).await.unwrap().check();
+        assert!(refused.is_err(), "v2's SCHEMAFULL plugin table is back");
     }
 }
