@@ -20,7 +20,12 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     let store = Store::open(&cfg.store)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let luna = Luna::new(store);
+    let plugins = luna_plugin_host::PluginRuntime::new(luna_plugin_host::RuntimeConfig {
+        cache_dir: Some(cfg.data_dir.join("plugin-cache")),
+        ..Default::default()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let luna = Luna::with_plugin_runtime(store, plugins);
     let token = api::Token(Arc::new(token));
     let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
     let cache = crate::boot::cache::BootCache::load(&luna)

@@ -8,6 +8,7 @@ pub mod images;
 pub mod openapi;
 mod plan;
 mod status;
+mod plugins;
 
 pub use auth::Token;
 
@@ -92,6 +93,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
                 .delete(otherdev_delete),
         )
         .route("/otherdevs/{name}/rename", post(otherdev_rename))
+        .merge(plugins::routes())
         .fallback(not_found)
         .with_state(luna)
         .layer(middleware::from_fn_with_state(token, auth::require_token));

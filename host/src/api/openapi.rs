@@ -339,6 +339,41 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("Rename"),
         "OtherDevView",
     ),
+    (
+        "get",
+        "/plugins",
+        "List installed plugins",
+        None,
+        "PluginMeta[]",
+    ),
+    (
+        "post",
+        "/plugins",
+        "Install or replace a plugin: ?file=NAME.wasm|NAME.rhai[&name=N], body = the file",
+        Some("PluginFile"),
+        "PluginInstalled",
+    ),
+    (
+        "get",
+        "/plugins/{name}",
+        "Show a plugin and the bindings using it",
+        None,
+        "PluginView",
+    ),
+    (
+        "delete",
+        "/plugins/{name}",
+        "Remove a plugin no group or switch is bound to",
+        None,
+        "Deleted",
+    ),
+    (
+        "post",
+        "/plugins/{name}/test",
+        "Run one hook of a plugin for a node and return its output",
+        Some("PluginTest"),
+        "PluginTestOutput",
+    ),
 ];
 
 fn schema_ref(name: &str) -> Value {
@@ -371,6 +406,9 @@ pub fn document() -> Value {
         }
         if let Some(b) = body {
             op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema_ref(b) } } });
+        }
+        if *body == Some("PluginFile") {
+            op["requestBody"] = json!({ "required": true, "content": { "application/octet-stream": { "schema": schema_ref("PluginFile") } } });
         }
         if *method != "get" {
             op["security"] = json!([{ "bearer": [] }]);
@@ -413,6 +451,11 @@ pub fn document() -> Value {
         .schema_from::<OtherDevAdd>()
         .schema_from::<OtherDevChange>()
         .schema_from::<Rename>()
+        .schema_from::<PluginMeta>()
+        .schema_from::<PluginView>()
+        .schema_from::<PluginInstalled>()
+        .schema_from::<PluginTestOutput>()
+        .schema_from::<PluginTest>()
         .schema_from::<LunaError>()
         .schema_from::<ErrorKind>()
         .build();
@@ -451,6 +494,10 @@ pub fn document() -> Value {
     schemas["schemas"]["NodePlan"] = json!({
         "type": "object",
         "description": "Install plan: node, hostname, osimage, interfaces with addresses, bmc, scripts, plugins, image source"
+    });
+    schemas["schemas"]["PluginFile"] = json!({
+        "type": "string", "format": "binary",
+        "description": "A WebAssembly component (.wasm) or a Rhai script (.rhai)"
     });
     schemas["securitySchemes"] = json!({ "bearer": { "type": "http", "scheme": "bearer" } });
     json!({

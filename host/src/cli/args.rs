@@ -62,6 +62,9 @@ pub enum Command {
     /// Other devices (PDUs, storage, ...) that need addresses and names.
     #[command(subcommand)]
     Otherdev(OtherdevCmd),
+    /// Plugins: partitioners, post-install, BMC setup, switch discovery, power (WASM or Rhai).
+    #[command(subcommand)]
+    Plugin(super::plugin::PluginCmd),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -132,6 +135,8 @@ pub enum DhcpFormat {
 pub enum ScriptKind {
     /// The iPXE script /boot/ipxe serves the node.
     Boot,
+    /// What the agent runs to install the node: prescript, BMC setup, partitioning, post-install.
+    Install,
 }
 
 #[derive(Args, Default)]
@@ -608,6 +613,9 @@ pub enum SwitchCmd {
         /// Discovery plugin ("" unbinds).
         #[arg(long)]
         discovery: Option<String>,
+        /// JSON config of the --discovery plugin.
+        #[arg(long, requires = "discovery")]
+        plugin_config: Option<String>,
         #[arg(long)]
         comment: Option<String>,
     },

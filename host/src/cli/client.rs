@@ -76,6 +76,20 @@ impl Client {
         self.send(Method::DELETE, path, None::<&()>).await
     }
 
+    /// POSTs raw bytes (plugin uploads).
+    pub async fn post_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<Value, CliError> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let mut req = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        self.answer(Method::POST, url, req).await
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -90,6 +104,16 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
+        self.answer(method, url, req).await
+    }
+
+    /// Sends a built request and maps the daemon's answer to a value or an exit code.
+    async fn answer(
+        &self,
+        method: Method,
+        url: String,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Value, CliError> {
         let resp = req.send().await.map_err(|e| {
             CliError::new(
                 7,

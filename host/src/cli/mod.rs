@@ -3,7 +3,9 @@
 pub mod args;
 pub mod client;
 mod images;
+mod install_script;
 pub mod output;
+mod plugin;
 mod status;
 
 use crate::model::PluginBinding;
@@ -88,6 +90,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Node(cmd) => node(&c, f, cmd).await,
         Command::Switch(cmd) => switch(&c, f, cmd).await,
         Command::Otherdev(cmd) => otherdev(&c, f, cmd).await,
+        Command::Plugin(cmd) => plugin::run(&c, f, cmd).await,
     }
 }
 
@@ -413,10 +416,10 @@ async fn group_change(c: &Client, f: Format, a: GroupChangeArgs) -> Result<(), C
         postscript: script_arg(a.postscript)?,
         torrent_if: a.torrent_if,
         comment: a.comment,
-        partition: bind(a.partition),
-        post_install: bind(a.post_install),
-        bmc: bind(a.bmc),
-        power: bind(a.power),
+        partition: bind(plugin::resolve_binding(c, a.partition).await?),
+        post_install: bind(plugin::resolve_binding(c, a.post_install).await?),
+        bmc: bind(plugin::resolve_binding(c, a.bmc).await?),
+        power: bind(plugin::resolve_binding(c, a.power).await?),
     };
     let iface = a
         .interface
@@ -544,6 +547,20 @@ async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
             ]),
             NODE_COLS,
         ),
+        NodeCmd::Show {
+            name,
+            script: Some(ScriptKind::Install),
+            ..
+        } => {
+            let v = c.get(&format!("/nodes/{}/plan", seg(&name))).await?;
+            let plan: luna_proto::plan::NodePlan = serde_json::from_value(v).map_err(|e| {
+                CliError::new(
+                    7,
+                    format!("the daemon's plan of node {name} does not decode: {e}"),
+                )
+            })?;
+            print!("{}", install_script::render(&plan));
+        }
         NodeCmd::List { group } => {
             let path = match group {
                 Some(g) => format!("/nodes?group={}", seg(&g)),
@@ -592,8 +609,16 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
             oid,
             uplinks,
             discovery,
+            plugin_config,
             comment,
         } => {
+            let config: Value = match &plugin_config {
+                Some(s) => serde_json::from_str(s).map_err(|e| {
+                    CliError::new(3, format!("--plugin-config is not valid JSON: {e}"))
+                })?,
+                None => Value::Object(Default::default()),
+            };
+            let discovery = plugin::resolve_binding(c, discovery).await?;
             let req = SwitchChange {
                 network,
                 ip,
@@ -602,10 +627,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 oid,
                 uplinks,
                 comment,
-                discovery: discovery.map(|plugin| PluginBinding {
-                    plugin,
-                    config: Value::Object(Default::default()),
-                }),
+                discovery: discovery.map(|plugin| PluginBinding { plugin, config }),
             };
             print_object(
                 f,

@@ -6,6 +6,8 @@ pub mod ipalloc;
 pub mod mac;
 pub mod names;
 pub mod objects;
+pub mod plugin;
 
 pub use error::{ErrorKind, LunaError, Result};
 pub use objects::*;
+pub use plugin::*;

@@ -130,6 +130,12 @@ impl Luna {
                 *target = v;
             }
         }
+        let changed_bindings = [
+            req.partition.clone(),
+            req.post_install.clone(),
+            req.bmc.clone(),
+            req.power.clone(),
+        ];
         for (target, value) in [
             (&mut g.partition, req.partition),
             (&mut g.post_install, req.post_install),
@@ -141,6 +147,7 @@ impl Luna {
             }
         }
         self.check_group(&g).await?;
+        self.check_group_bindings(&g, &changed_bindings).await?;
         let mut tx = Tx::new();
         tx.replace(Table::Group, name, &g);
         self.store.commit(tx).await?;

@@ -12,6 +12,9 @@ mod osimage;
 mod otherdev;
 mod pack;
 mod plan;
+mod plugin;
+mod plugin_render;
+mod plugin_test;
 mod readdress;
 mod requests;
 mod status;
@@ -19,6 +22,7 @@ mod switch;
 
 pub use boot::{BootNode, BootSnapshot};
 pub use pack::kernels_of;
+pub use plugin_test::PluginTest;
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};
@@ -34,14 +38,27 @@ pub struct Luna {
     store: Store,
     writes: Arc<Mutex<()>>,
     status: Arc<status::StatusBoard>,
+    plugins: luna_plugin_host::PluginRuntime,
+    loaded: Arc<plugin::LoadedPlugins>,
 }
 
 impl Luna {
+    /// A service with an in-memory plugin compile cache (tests, benches); the daemon uses
+    /// [`Luna::with_plugin_runtime`] with its cache under the data directory.
     pub fn new(store: Store) -> Self {
+        let runtime =
+            luna_plugin_host::PluginRuntime::new(luna_plugin_host::RuntimeConfig::default())
+                .expect("the default plugin runtime starts (wasmtime engine with fixed settings)");
+        Self::with_plugin_runtime(store, runtime)
+    }
+
+    pub fn with_plugin_runtime(store: Store, plugins: luna_plugin_host::PluginRuntime) -> Self {
         Self {
             store,
             writes: Arc::new(Mutex::new(())),
             status: Arc::default(),
+            plugins,
+            loaded: plugin::LoadedPlugins::new(),
         }
     }
 

@@ -47,9 +47,9 @@ impl Luna {
             hostname,
             mac: view.node.mac.clone(),
             osimage: OsImagePlan {
-                name: image.name,
-                kernver: image.kernver,
-                kernopts: image.kernopts,
+                name: image.name.clone(),
+                kernver: image.kernver.clone(),
+                kernopts: image.kernopts.clone(),
             },
             interfaces: group
                 .interfaces
@@ -77,7 +77,7 @@ impl Luna {
                 })
                 .collect(),
             image: image_source,
-            rendered: Default::default(),
+            rendered: self.render_hooks(&view, &group, &image, &nets).await?,
         })
     }
 }

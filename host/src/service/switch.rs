@@ -77,6 +77,13 @@ impl Luna {
         if let Some(d) = req.discovery {
             if !d.plugin.is_empty() {
                 check_name("plugin", &d.plugin)?;
+                self.check_binding(
+                    &format!("switch {name}"),
+                    "--discovery",
+                    luna_plugin_host::Hook::SwitchDiscovery,
+                    &d,
+                )
+                .await?;
             }
             sw.discovery = if d.plugin.is_empty() { None } else { Some(d) };
         }

@@ -26,6 +26,7 @@ pub enum Table {
     NodeInventory,
     Lease,
     Unknown,
+    Plugin,
 }
 
 impl Table {
@@ -43,6 +44,7 @@ impl Table {
             Table::NodeInventory => "node_inventory",
             Table::Lease => "lease",
             Table::Unknown => "unknown",
+            Table::Plugin => "plugin",
         }
     }
 }

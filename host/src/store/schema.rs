@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (3, V3), (4, V4), (6, V6)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (6, V6)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -161,4 +161,20 @@ DEFINE INDEX unknown_name ON unknown FIELDS name UNIQUE;
 DEFINE TABLE dns_serial SCHEMAFULL;
 DEFINE FIELD serial ON dns_serial TYPE int;
 DEFINE FIELD fingerprint ON dns_serial TYPE string;
+"#;
+
+/// The plugin registry (H-plugins): the bytes are kept hex-encoded next to what install learnt.
+const V2: &str = r#"
+DEFINE TABLE plugin SCHEMAFULL;
+DEFINE FIELD name ON plugin TYPE string;
+DEFINE FIELD kind ON plugin TYPE string ASSERT $value IN ['wasm', 'rhai'];
+DEFINE FIELD hooks ON plugin TYPE array<string>;
+DEFINE FIELD world ON plugin TYPE option<string>;
+DEFINE FIELD version ON plugin TYPE string;
+DEFINE FIELD sha256 ON plugin TYPE string;
+DEFINE FIELD size ON plugin TYPE int;
+DEFINE FIELD file_name ON plugin TYPE string;
+DEFINE FIELD installed ON plugin TYPE string;
+DEFINE FIELD bytes ON plugin TYPE string;
+DEFINE INDEX plugin_name ON plugin FIELDS name UNIQUE;
 "#;

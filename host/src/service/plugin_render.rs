@@ -1,0 +1,210 @@
+//! What node-scoped hooks see of a node ([`NodeContext`], built from the node, its group,
+//! osimage, interfaces and BMC profile) and the plan renderer's calls of the bound hooks.
+
+use super::Luna;
+use super::plugin::plugin_error;
+use crate::model::{Group, LunaError, Network, NodeView, OsImage, PluginBinding, Result};
+use luna_plugin_host::{
+    BmcSettings, Group as HookGroup, Hook, Network as HookNetwork, NodeContext, NodeInterface,
+    OsImage as HookOsImage, PartitionPlan,
+};
+use luna_proto::plan::RenderedHooks;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+impl Luna {
+    /// The context node hooks get for `node` (by name), with the node's group.
+    pub async fn node_context(&self, node: &str) -> Result<(NodeContext, Group)> {
+        let view = self.node_show(node).await?;
+        let group = self.group_show(&view.node.group).await?;
+        let image = self.osimage_show(&group.osimage).await?;
+        let nets = self.networks_by_name().await?;
+        let ctx = self.hook_context(&view, &group, &image, &nets).await?;
+        Ok((ctx, group))
+    }
+
+    pub(super) async fn hook_context(
+        &self,
+        view: &NodeView,
+        group: &Group,
+        image: &OsImage,
+        nets: &HashMap<String, Network>,
+    ) -> Result<NodeContext> {
+        let bmc = match &group.bmcsetup {
+            Some(b) => Some(self.bmcsetup_secret(b).await?),
+            None => None,
+        };
+        let hostname = match &group.domain {
+            Some(d) => format!("{}.{d}", view.node.name),
+            None => view.node.name.clone(),
+        };
+        let interfaces = group
+            .interfaces
+            .iter()
+            .map(|i| {
+                let addrs: Vec<(IpAddr, &Network)> = view
+                    .addresses
+                    .iter()
+                    .filter(|a| a.interface == i.name)
+                    .filter_map(|a| Some((a.ip, nets.get(&a.network)?)))
+                    .collect();
+                NodeInterface {
+                    name: i.name.clone(),
+                    mac: (i.name == "BOOTIF")
+                        .then(|| view.node.mac.clone())
+                        .flatten(),
+                    addresses: addrs
+                        .iter()
+                        .map(|(ip, n)| format!("{ip}/{}", n.cidr.prefix_len()))
+                        .collect(),
+                    network: i
+                        .network
+                        .as_ref()
+                        .or(i.network6.as_ref())
+                        .and_then(|n| nets.get(n))
+                        .map(hook_network),
+                }
+            })
+            .collect();
+        let bmc = bmc.map(|b| {
+            // The BMC's own IPv4 address, as `ipmitool lan set` wants it.
+            let own = view
+                .addresses
+                .iter()
+                .filter(|a| a.interface == "BMC" && a.ip.is_ipv4())
+                .find_map(|a| Some((a.ip, nets.get(&a.network)?)));
+            BmcSettings {
+                address: own.map(|(ip, _)| ip.to_string()),
+                netmask: own.map(|(_, n)| n.cidr.netmask().to_string()),
+                gateway: own.and_then(|(_, n)| n.gateway.map(|g| g.to_string())),
+                port: None,
+                user_id: b.userid,
+                user: b.user,
+                password: b.password,
+                net_channel: b.netchannel,
+                mgmt_channel: b.mgmtchannel,
+            }
+        });
+        Ok(NodeContext {
+            name: view.node.name.clone(),
+            hostname,
+            group: HookGroup {
+                name: group.name.clone(),
+                domain: group.domain.clone(),
+            },
+            osimage: HookOsImage {
+                name: image.name.clone(),
+                kernel_version: image.kernver.clone(),
+                distribution: None,
+            },
+            firmware: Default::default(),
+            interfaces,
+            // The hardware inventory is not reported yet; partitioners take disks from config.
+            disks: Vec::new(),
+            bmc,
+        })
+    }
+
+    /// Runs the group's bound partition, post-install and (when the node sets up its BMC) bmc
+    /// hooks for one node. No binding, no call.
+    pub(super) async fn render_hooks(
+        &self,
+        view: &NodeView,
+        group: &Group,
+        image: &OsImage,
+        nets: &HashMap<String, Network>,
+    ) -> Result<RenderedHooks> {
+        let bmc_binding = group.bmc.as_ref().filter(|_| view.node.setupbmc);
+        if group.partition.is_none() && group.post_install.is_none() && bmc_binding.is_none() {
+            return Ok(RenderedHooks::default());
+        }
+        let ctx = self.hook_context(view, group, image, nets).await?;
+        let partition = match &group.partition {
+            Some(b) => Some(self.run_partition(b, &ctx).await?),
+            None => None,
+        };
+        let post_install = match &group.post_install {
+            Some(b) => {
+                // Without a partition binding the group's own partscript made the layout, which
+                // the host cannot see: the hook gets the script and no mounts.
+                let layout = partition.clone().unwrap_or_else(|| PartitionPlan {
+                    script: group.partscript.clone(),
+                    ..Default::default()
+                });
+                Some(self.run_post_install(b, &ctx, &layout).await?)
+            }
+            None => None,
+        };
+        let bmc_setup = match bmc_binding {
+            Some(b) => Some(self.run_bmc_setup(b, &ctx).await?),
+            None => None,
+        };
+        Ok(RenderedHooks {
+            partition,
+            post_install,
+            bmc_setup,
+        })
+    }
+
+    pub(super) async fn run_partition(
+        &self,
+        b: &PluginBinding,
+        ctx: &NodeContext,
+    ) -> Result<PartitionPlan> {
+        let p = self.bound_plugin(b, Hook::Partition, ctx).await?;
+        self.plugins
+            .partition(&p, ctx, &b.config)
+            .await
+            .map_err(plugin_error)
+    }
+
+    pub(super) async fn run_post_install(
+        &self,
+        b: &PluginBinding,
+        ctx: &NodeContext,
+        layout: &PartitionPlan,
+    ) -> Result<String> {
+        let p = self.bound_plugin(b, Hook::PostInstall, ctx).await?;
+        self.plugins
+            .post_install(&p, ctx, layout, &b.config)
+            .await
+            .map_err(plugin_error)
+    }
+
+    pub(super) async fn run_bmc_setup(
+        &self,
+        b: &PluginBinding,
+        ctx: &NodeContext,
+    ) -> Result<String> {
+        let p = self.bound_plugin(b, Hook::BmcSetup, ctx).await?;
+        self.plugins
+            .bmc_setup(&p, ctx, &b.config)
+            .await
+            .map_err(plugin_error)
+    }
+
+    /// The bound plugin, with a missing one reported against the hook and the node.
+    async fn bound_plugin(
+        &self,
+        b: &PluginBinding,
+        hook: Hook,
+        ctx: &NodeContext,
+    ) -> Result<luna_plugin_host::Plugin> {
+        self.plugin(&b.plugin).await.map_err(|e| LunaError {
+            kind: e.kind,
+            message: format!(
+                "{hook} hook of node {} (group {}): {}",
+                ctx.name, ctx.group.name, e.message
+            ),
+        })
+    }
+}
+
+fn hook_network(n: &Network) -> HookNetwork {
+    HookNetwork {
+        name: n.name.clone(),
+        prefix: n.cidr.trunc().to_string(),
+        gateway: n.gateway.map(|g| g.to_string()),
+        domain: Some(n.name.clone()),
+    }
+}
