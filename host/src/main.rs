@@ -5,6 +5,7 @@ mod bench;
 mod boot;
 mod cli;
 mod config;
+mod discovery;
 mod dist;
 mod model;
 mod serve;

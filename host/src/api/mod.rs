@@ -3,12 +3,13 @@
 
 mod auth;
 pub mod boot;
+mod discovery;
 mod error;
 pub mod images;
 pub mod openapi;
 mod plan;
-mod status;
 mod plugins;
+mod status;
 
 pub use auth::Token;
 
@@ -94,6 +95,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
         )
         .route("/otherdevs/{name}/rename", post(otherdev_rename))
         .merge(plugins::routes())
+        .merge(discovery::routes())
         .fallback(not_found)
         .with_state(luna)
         .layer(middleware::from_fn_with_state(token, auth::require_token));
