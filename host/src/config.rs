@@ -20,6 +20,20 @@ pub struct FileConfig {
     pub dhcp: Option<crate::boot::DhcpSection>,
     pub tftp: Option<crate::boot::TftpSection>,
     pub dns: Option<crate::boot::DnsSection>,
+    #[serde(default)]
+    pub discovery: DiscoverySection,
+}
+
+/// `[discovery]`: the switch poller's timings, in seconds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySection {
+    /// Time between polls of every switch (default 30).
+    pub poll_interval: Option<f64>,
+    /// A MAC not seen again for this long is forgotten (default 300).
+    pub expiry: Option<f64>,
+    /// Longest one switch poll may take (default 60).
+    pub poll_timeout: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +56,7 @@ pub struct ServeConfig {
     pub log_json: bool,
     pub dist: crate::dist::DistSection,
     pub boot: crate::boot::BootConfig,
+    pub discovery: crate::discovery::DiscoverySettings,
 }
 
 impl FileConfig {
@@ -85,6 +100,7 @@ pub fn resolve(
     store: Option<String>,
     log_format: Option<String>,
 ) -> Result<ServeConfig> {
+    let discovery = discovery_settings(&file.discovery)?;
     let s = &file.server;
     let data_dir = data_dir
         .or(s.data_dir.clone())
@@ -115,5 +131,25 @@ pub fn resolve(
             tftp: file.tftp,
             dns: file.dns,
         },
+        discovery,
     })
+}
+
+fn discovery_settings(d: &DiscoverySection) -> Result<crate::discovery::DiscoverySettings> {
+    let mut out = crate::discovery::DiscoverySettings::default();
+    for (key, value, target) in [
+        ("poll_interval", d.poll_interval, &mut out.interval),
+        ("expiry", d.expiry, &mut out.expiry),
+        ("poll_timeout", d.poll_timeout, &mut out.timeout),
+    ] {
+        if let Some(v) = value {
+            if !(v.is_finite() && (0.1..=86_400.0).contains(&v)) {
+                bail!(
+                    "[discovery] {key} = {v} is out of range; give seconds between 0.1 and 86400"
+                );
+            }
+            *target = std::time::Duration::from_secs_f64(v);
+        }
+    }
+    Ok(out)
 }

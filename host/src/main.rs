@@ -6,6 +6,7 @@ mod bench_plans;
 mod boot;
 mod cli;
 mod config;
+mod discovery;
 mod dist;
 mod model;
 mod serve;

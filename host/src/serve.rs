@@ -26,6 +26,8 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let luna = Luna::with_plugin_runtime(store, plugins);
+    luna.set_discovery_settings(cfg.discovery);
+    let poller = crate::discovery::poller::spawn(luna.clone());
     let dist = crate::dist::start(&luna, &cfg.data_dir, cfg.listen, &cfg.dist).await?;
     let cache = crate::boot::cache::BootCache::load(&luna)
         .await
@@ -52,6 +54,7 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     .await
     .context("API server failed")?;
     dist.seeder.stop().await;
+    poller.abort();
     tracing::info!("luna daemon stopped");
     Ok(())
 }

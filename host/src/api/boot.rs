@@ -122,8 +122,21 @@ async fn boot_ipxe(
             }
         }
     }
-    // Resolution by switch port (H-switch, contracts.md) goes here: on
-    // `s.luna.claim_by_switch_port(&mac).await? == Some(node)` serve that node's script.
+    // Resolution by switch port: the boot MAC was learnt on a switch port a node is configured
+    // on (the switches are polled first when the MAC is not in the table yet).
+    if let Some(mac) = req.mac {
+        match s.luna.claim_by_switch_port(&mac.to_string()).await {
+            Ok(Some(name)) => match s.cache.reload(&s.luna).await {
+                Ok(()) => match s.luna.boot_node(&name).await {
+                    Ok(node) => return script_response(node_script(&node, &url)),
+                    Err(e) => tracing::warn!(node = %name, error = %e.message, "node not bootable"),
+                },
+                Err(e) => tracing::warn!(error = %e.message, "boot directory reload failed"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%mac, error = %e.message, "switch-port resolution failed"),
+        }
+    }
     let host = url.trim_start_matches("http://").to_string();
     if let Err(e) = s.luna.unknown_seen(&req, Some(host), unix_now()).await {
         tracing::warn!(error = %e.message, "unknown machine not recorded");

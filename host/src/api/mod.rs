@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod boot;
+mod discovery;
 mod error;
 pub mod images;
 pub mod openapi;
@@ -94,6 +95,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
         )
         .route("/otherdevs/{name}/rename", post(otherdev_rename))
         .merge(plugins::routes())
+        .merge(discovery::routes())
         .fallback(not_found)
         .with_state(luna)
         .layer(middleware::from_fn_with_state(token, auth::require_token));

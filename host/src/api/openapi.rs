@@ -395,6 +395,48 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         Some("PluginTest"),
         "PluginTestOutput",
     ),
+    (
+        "get",
+        "/cluster/macs",
+        "MAC table learnt from the switches, with the node each MAC resolves to",
+        None,
+        "MacView[]",
+    ),
+    (
+        "post",
+        "/cluster/macs/poll",
+        "Poll every switch now",
+        None,
+        "PollStatus[]",
+    ),
+    (
+        "post",
+        "/cluster/macs/{mac}/claim",
+        "Bind an unknown MAC to the node configured on the switch port it was learnt on",
+        None,
+        "Claim",
+    ),
+    (
+        "get",
+        "/switches/{name}/discovery",
+        "A switch's last poll (status, error, warnings); ?macs=true adds its MAC table",
+        None,
+        "SwitchDiscovery",
+    ),
+    (
+        "get",
+        "/switches/{name}/macs",
+        "A switch's MAC table",
+        None,
+        "MacView[]",
+    ),
+    (
+        "post",
+        "/power",
+        "Power status/on/off/reset/cycle of nodes (hostlist and/or group) through their group's power plugin; per-node results",
+        Some("PowerRequest"),
+        "PowerReport",
+    ),
 ];
 
 fn schema_ref(name: &str) -> Value {
@@ -482,6 +524,15 @@ pub fn document() -> Value {
         .schema_from::<PluginInstalled>()
         .schema_from::<PluginTestOutput>()
         .schema_from::<PluginTest>()
+        .schema_from::<MacView>()
+        .schema_from::<crate::discovery::mac_table::MacEntry>()
+        .schema_from::<crate::discovery::PollStatus>()
+        .schema_from::<SwitchDiscovery>()
+        .schema_from::<super::discovery::Claim>()
+        .schema_from::<PowerRequest>()
+        .schema_from::<PowerVerb>()
+        .schema_from::<PowerResult>()
+        .schema_from::<PowerReport>()
         .schema_from::<LunaError>()
         .schema_from::<ErrorKind>()
         .build();

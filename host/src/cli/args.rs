@@ -108,6 +108,8 @@ pub enum ClusterCmd {
     Show,
     /// Change cluster settings.
     Change(ClusterFlags),
+    /// The MAC table learnt from the switches, with the node each MAC resolves to.
+    Listmacs,
     /// BIND zone files and an include file for them (stdout, or files in --dir).
     Makedns {
         /// Write `luna.zones.conf` and the zone files here (the include names this directory).
@@ -363,6 +365,9 @@ pub struct BmcFlags {
     pub mgmtchannel: Option<u8>,
     #[arg(long)]
     pub comment: Option<String>,
+    /// Port the host reaches the BMCs on (0: protocol default, 623 or 443).
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 #[derive(Subcommand)]
@@ -471,6 +476,10 @@ pub struct GroupChangeArgs {
 
 #[derive(Subcommand)]
 pub enum NodeCmd {
+    /// Power control through the group's power plugin:
+    /// `luna node power status node[001-064]`, `luna node power on -g compute`.
+    /// Exits 8 when any node failed.
+    Power(PowerArgs),
     /// Add nodes: `luna node add -g compute` (auto-named), `-n node[001-064]`, or `--count 10`.
     Add {
         #[arg(short, long)]
@@ -594,6 +603,9 @@ pub enum SwitchCmd {
         uplinks: Vec<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// SNMP agent UDP port (default 161).
+        #[arg(long)]
+        snmp_port: Option<u16>,
     },
     Change {
         name: String,
@@ -618,9 +630,15 @@ pub enum SwitchCmd {
         plugin_config: Option<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// SNMP agent UDP port (0: default 161).
+        #[arg(long)]
+        snmp_port: Option<u16>,
     },
+    /// Show a switch with its last poll (status, error, warnings); `--macs` lists its MAC table.
     Show {
         name: String,
+        #[arg(long)]
+        macs: bool,
     },
     List,
     Rename {
@@ -719,4 +737,18 @@ pub enum BenchCmd {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+}
+
+#[derive(Args)]
+pub struct PowerArgs {
+    #[arg(value_parser = ["status", "on", "off", "reset", "cycle"])]
+    pub action: String,
+    /// Node name or hostlist (`node[001-064]`); all of the group's nodes with -g alone.
+    pub nodes: Option<String>,
+    /// Every node of this group (with NODES: only those in it).
+    #[arg(short, long)]
+    pub group: Option<String>,
+    /// Nodes handled at once (default 64).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
 }

@@ -29,7 +29,8 @@ impl CliError {
 }
 
 /// Exit codes (documented in the README): 2 usage, 3 invalid input, 4 not found, 5 conflict,
-/// 6 missing or wrong token, 7 daemon unreachable or internal error.
+/// 6 missing or wrong token, 7 daemon unreachable or internal error, 8 a many-node action (power)
+/// failed on some nodes (the others succeeded; the table says which and why).
 pub fn exit_code(kind: ErrorKind) -> i32 {
     match kind {
         ErrorKind::Invalid => 3,

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod client;
+mod discovery;
 mod images;
 mod install_script;
 pub mod output;
@@ -172,6 +173,7 @@ async fn cluster(c: &Client, f: Format, cmd: ClusterCmd) -> Result<(), CliError>
         ClusterCmd::Change(flags) => c.patch("/cluster", &cluster_change(flags)).await?,
         ClusterCmd::Makedns { dir } => return makedns(c, dir).await,
         ClusterCmd::Makedhcp { format, out } => return makedhcp(c, format, out).await,
+        ClusterCmd::Listmacs => return discovery::listmacs(c, f).await,
     };
     print_object(f, &v);
     Ok(())
@@ -311,6 +313,7 @@ async fn bmcsetup(c: &Client, f: Format, cmd: BmcsetupCmd) -> Result<(), CliErro
                 netchannel: flags.netchannel,
                 mgmtchannel: flags.mgmtchannel,
                 comment: flags.comment,
+                port: flags.port,
             };
             print_object(f, &c.post("/bmcsetups", &req).await?);
         }
@@ -322,6 +325,7 @@ async fn bmcsetup(c: &Client, f: Format, cmd: BmcsetupCmd) -> Result<(), CliErro
                 netchannel: flags.netchannel,
                 mgmtchannel: flags.mgmtchannel,
                 comment: flags.comment,
+                port: flags.port,
             };
             print_object(
                 f,
@@ -456,6 +460,7 @@ async fn group_change(c: &Client, f: Format, a: GroupChangeArgs) -> Result<(), C
 
 async fn node(c: &Client, f: Format, cmd: NodeCmd) -> Result<(), CliError> {
     match cmd {
+        NodeCmd::Power(args) => discovery::power(c, f, args).await?,
         NodeCmd::Add {
             group,
             name,
@@ -587,6 +592,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
             oid,
             uplinks,
             comment,
+            snmp_port,
         } => {
             let req = SwitchAdd {
                 name,
@@ -597,6 +603,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 oid,
                 uplinks: Some(uplinks),
                 comment,
+                snmp_port,
             };
             print_object(f, &c.post("/switches", &req).await?);
         }
@@ -611,6 +618,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
             discovery,
             plugin_config,
             comment,
+            snmp_port,
         } => {
             let config: Value = match &plugin_config {
                 Some(s) => serde_json::from_str(s).map_err(|e| {
@@ -627,6 +635,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 oid,
                 uplinks,
                 comment,
+                snmp_port,
                 discovery: discovery.map(|plugin| PluginBinding { plugin, config }),
             };
             print_object(
@@ -634,7 +643,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 &c.patch(&format!("/switches/{}", seg(&name)), &req).await?,
             );
         }
-        SwitchCmd::Show { name } => Resource("switches").show(c, f, &name).await?,
+        SwitchCmd::Show { name, macs } => discovery::switch_show(c, f, &name, macs).await?,
         SwitchCmd::List => print_list(f, &c.get("/switches").await?, SWITCH_COLS),
         SwitchCmd::Rename { name, new_name } => {
             Resource("switches").rename(c, f, &name, new_name).await?

@@ -133,6 +133,9 @@ pub struct BmcSetup {
     pub netchannel: u8,
     pub mgmtchannel: u8,
     pub comment: Option<String>,
+    /// Port the host reaches these BMCs on (IPMI 623 or HTTPS 443 when unset).
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 /// A plugin bound to a group or switch, with its JSON configuration.
@@ -223,6 +226,9 @@ pub struct Switch {
     pub uplinks: Vec<String>,
     pub discovery: Option<PluginBinding>,
     pub comment: Option<String>,
+    /// UDP port of the switch's SNMP agent (161 when unset).
+    #[serde(default)]
+    pub snmp_port: Option<u16>,
 }
 
 /// A device that is not a node (PDU, storage, ...) that still needs addresses and DNS names.

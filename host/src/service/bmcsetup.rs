@@ -38,6 +38,7 @@ impl Luna {
             netchannel: req.netchannel.unwrap_or(1),
             mgmtchannel: req.mgmtchannel.unwrap_or(1),
             comment: req.comment.filter(|c| !c.is_empty()),
+            port: req.port.filter(|p| *p != 0),
         };
         check(&b)?;
         let mut tx = Tx::new();
@@ -65,6 +66,9 @@ impl Luna {
             b.mgmtchannel = v;
         }
         set_opt(&mut b.comment, req.comment);
+        if let Some(p) = req.port {
+            b.port = (p != 0).then_some(p);
+        }
         check(&b)?;
         let mut tx = Tx::new();
         tx.replace(Table::BmcSetup, name, &b);

@@ -5,6 +5,7 @@
 mod bmcsetup;
 mod boot;
 mod cluster;
+mod discovery;
 mod group;
 mod network;
 mod node;
@@ -15,14 +16,17 @@ mod plan;
 mod plugin;
 mod plugin_render;
 mod plugin_test;
+mod power;
 mod readdress;
 mod requests;
 mod status;
 mod switch;
 
 pub use boot::{BootNode, BootSnapshot};
+pub use discovery::{MacView, SwitchDiscovery};
 pub use pack::kernels_of;
 pub use plugin_test::PluginTest;
+pub use power::{PowerReport, PowerRequest, PowerResult, PowerVerb};
 pub use requests::*;
 
 use crate::model::{IpRecord, LunaError, Network, OwnerKind, Result};
@@ -40,6 +44,7 @@ pub struct Luna {
     status: Arc<status::StatusBoard>,
     plugins: luna_plugin_host::PluginRuntime,
     loaded: Arc<plugin::LoadedPlugins>,
+    discovery: Arc<crate::discovery::DiscoveryState>,
 }
 
 impl Luna {
@@ -59,11 +64,23 @@ impl Luna {
             status: Arc::default(),
             plugins,
             loaded: plugin::LoadedPlugins::new(),
+            discovery: Arc::default(),
         }
     }
 
+    pub fn discovery_settings(&self) -> crate::discovery::DiscoverySettings {
+        self.discovery.settings()
+    }
+
+    pub fn set_discovery_settings(&self, settings: crate::discovery::DiscoverySettings) {
+        *self
+            .discovery
+            .settings
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = settings;
+    }
+
     /// Fires after every committed change (see [`Store::changes`]).
-    #[allow(dead_code)]
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.store.changes()
     }

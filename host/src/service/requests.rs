@@ -111,6 +111,9 @@ pub struct BmcSetupAdd {
     pub netchannel: Option<u8>,
     pub mgmtchannel: Option<u8>,
     pub comment: Option<String>,
+    /// Port the host reaches the BMCs on; 0 means the protocol default.
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -122,6 +125,9 @@ pub struct BmcSetupChange {
     pub netchannel: Option<u8>,
     pub mgmtchannel: Option<u8>,
     pub comment: Option<String>,
+    /// Port the host reaches the BMCs on; 0 means the protocol default.
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -214,6 +220,9 @@ pub struct SwitchAdd {
     pub oid: Option<String>,
     pub uplinks: Option<Vec<String>>,
     pub comment: Option<String>,
+    /// SNMP agent port; 0 means 161.
+    #[serde(default)]
+    pub snmp_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -228,6 +237,9 @@ pub struct SwitchChange {
     pub comment: Option<String>,
     /// Discovery plugin binding; `plugin: ""` removes it.
     pub discovery: Option<PluginBinding>,
+    /// SNMP agent port; 0 means 161.
+    #[serde(default)]
+    pub snmp_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -37,6 +37,7 @@ impl Luna {
             uplinks: req.uplinks.unwrap_or_default(),
             discovery: None,
             comment: req.comment.filter(|c| !c.is_empty()),
+            snmp_port: req.snmp_port.filter(|p| *p != 0),
         };
         check_oid(&sw)?;
         let mut pool = AllocatorPool::new(self).await?;
@@ -88,6 +89,9 @@ impl Luna {
             sw.discovery = if d.plugin.is_empty() { None } else { Some(d) };
         }
         set_opt(&mut sw.comment, req.comment);
+        if let Some(p) = req.snmp_port {
+            sw.snmp_port = (p != 0).then_some(p);
+        }
         check_oid(&sw)?;
         let mut tx = Tx::new();
         if (sw.network.as_str(), sw.ip) != (old_net.as_str(), old_ip) {

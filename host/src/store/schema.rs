@@ -2,7 +2,7 @@
 //! released migrations are never edited, only appended to.
 
 /// (version, SurrealQL). Version N+1 assumes N has run.
-pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (6, V6)];
+pub const MIGRATIONS: &[(u32, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = r#"
 DEFINE TABLE cluster SCHEMAFULL;
@@ -177,4 +177,11 @@ DEFINE FIELD file_name ON plugin TYPE string;
 DEFINE FIELD installed ON plugin TYPE string;
 DEFINE FIELD bytes ON plugin TYPE string;
 DEFINE INDEX plugin_name ON plugin FIELDS name UNIQUE;
+"#;
+
+/// Switch-port discovery and power control: the SNMP port of a switch and the port the host uses
+/// to reach a bmcsetup profile's BMCs (both default to the protocol's own when unset).
+const V5: &str = r#"
+DEFINE FIELD snmp_port ON switch TYPE option<int>;
+DEFINE FIELD port ON bmcsetup TYPE option<int>;
 "#;

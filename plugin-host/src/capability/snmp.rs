@@ -63,7 +63,7 @@ pub fn request(
         let values: BTreeMap<ObjectIdentifier, ObjectValue> = match op {
             Op::Get(oids) => client.get_multiple(oids).await,
             Op::Walk(oid) => walk(&client, oid).await,
-            Op::BulkWalk(oid, reps) => client.walk_bulk(oid, reps).await,
+            Op::BulkWalk(oid, reps) => walk_bulk(&client, oid, reps).await,
         }
         .map_err(|e| format!("SNMP to {addr}: {e}"))?;
         Ok::<_, String>(values)
@@ -99,6 +99,46 @@ async fn walk(
                 if matches!(binding.value, BindingValue::EndOfMibView) =>
             {
                 break;
+            }
+            Err(SnmpClientError::PrecedingValue { obtained, .. })
+                if obtained
+                    .iter()
+                    .all(|b| matches!(b.value, BindingValue::EndOfMibView)) =>
+            {
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
+}
+
+/// GETBULK walk. Like csnmp's `walk`, its `walk_bulk` fails when the subtree ends the agent's MIB
+/// view (an answer made only of endOfMibView is reported as a "preceding value"), losing what was
+/// already read; here that answer ends the walk.
+async fn walk_bulk(
+    client: &Snmp2cClient,
+    top: ObjectIdentifier,
+    max_repetitions: u32,
+) -> Result<BTreeMap<ObjectIdentifier, ObjectValue>, SnmpClientError> {
+    let mut found = BTreeMap::new();
+    let mut current = top;
+    loop {
+        match client.get_bulk(&[current], 0, max_repetitions).await {
+            Ok(answer) => {
+                let before = current;
+                let mut left_subtree = false;
+                for (oid, value) in answer.values {
+                    if !top.is_prefix_of_or_equal(&oid) {
+                        left_subtree = true;
+                        break;
+                    }
+                    found.insert(oid, value);
+                    current = oid;
+                }
+                if left_subtree || answer.end_of_mib_view || current <= before {
+                    break;
+                }
             }
             Err(SnmpClientError::PrecedingValue { obtained, .. })
                 if obtained
