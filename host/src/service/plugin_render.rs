@@ -3,9 +3,7 @@
 
 use super::Luna;
 use super::plugin::plugin_error;
-use crate::model::{
-    BmcSetup, Group, LunaError, Network, NodeView, OsImage, PluginBinding, Result,
-};
+use crate::model::{BmcSetup, Group, LunaError, Network, NodeView, OsImage, PluginBinding, Result};
 use luna_plugin_host::{
     BmcSettings, Group as HookGroup, Hook, Network as HookNetwork, NodeContext, NodeInterface,
     OsImage as HookOsImage, PartitionPlan,
