@@ -26,11 +26,7 @@ pub async fn store(nodes: u32, store_url: Option<String>) -> Result<()> {
         // the unit-test store, not a production one); measure it explicitly with --store mem://.
         None => vec![format!("surrealkv://{}", tmp.path().join("db").display())],
     };
-    let image_dir = tmp.path().join("image");
-    // `osimage add` wants a kernel in the tree.
-    std::fs::create_dir_all(image_dir.join("boot"))?;
-    std::fs::create_dir_all(image_dir.join("lib/modules/6.1.0-bench"))?;
-    std::fs::write(image_dir.join("boot/vmlinuz-6.1.0-bench"), b"bench")?;
+    let image_dir = image_tree(tmp.path())?;
     let mut rows = Vec::new();
     for url in stores {
         eprintln!("measuring {url} with {nodes} nodes ...");
@@ -162,4 +158,13 @@ async fn measure(url: &str, nodes: u32, image: &str) -> Result<Row> {
         list: list_time,
         show,
     })
+}
+
+/// An osimage tree the benchmarks can add: `osimage add` wants a kernel in it.
+pub fn image_tree(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let image = dir.join("image");
+    std::fs::create_dir_all(image.join("boot"))?;
+    std::fs::create_dir_all(image.join("lib/modules/6.1.0-bench"))?;
+    std::fs::write(image.join("boot/vmlinuz-6.1.0-bench"), b"bench")?;
+    Ok(image)
 }

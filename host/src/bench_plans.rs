@@ -30,8 +30,7 @@ pub async fn run(nodes: u32, partition: &Path, post_install: &Path) -> Result<()
         .await
         .map_err(e)?;
     }
-    let image = tmp.path().join("image");
-    std::fs::create_dir_all(&image)?;
+    let image = crate::bench::image_tree(tmp.path())?;
     luna.osimage_add(OsImageAdd {
         name: "compute".into(),
         path: image.display().to_string(),
@@ -130,7 +129,7 @@ pub async fn run(nodes: u32, partition: &Path, post_install: &Path) -> Result<()
     ]);
     println!("{t}");
     println!(
-        "each plan: node, group, image, networks and BMC profile from the store, then {} partition + {} post-install calls",
+        "each plan: rendered from the per-change model snapshot, then {} partition + {} post-install calls",
         partition.display(),
         post_install.display()
     );

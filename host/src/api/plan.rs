@@ -24,18 +24,14 @@ pub async fn node_plan(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<NodePlan>, ApiError> {
-    let plan = s.luna.node_plan(&name).await?;
-    let from_node = plan
-        .interfaces
-        .iter()
-        .flat_map(|i| &i.addresses)
-        .any(|a| a.cidr.split('/').next().and_then(|ip| ip.parse().ok()) == Some(peer.ip()));
+    // Who may read it is decided before rendering: the bound hooks cost CPU.
+    let (node, addresses) = s.luna.plan_identity(&name).await?;
+    let from_node = addresses.contains(&peer.ip());
     if peer.ip().is_loopback() || from_node || bearer_matches(&headers, &s.token) {
-        Ok(Json(plan))
+        Ok(Json(s.luna.node_plan(&name).await?))
     } else {
         Err(ApiError(LunaError::unauthorized(format!(
-            "the plan of node '{}' is served only to the node itself or with the API token",
-            plan.node
+            "the plan of node '{node}' is served only to the node itself or with the API token"
         ))))
     }
 }

@@ -241,8 +241,7 @@ async fn populate(data: &std::path::Path, nodes: usize) -> Result<Luna> {
     })
     .await
     .map_err(e)?;
-    let image = data.join("image");
-    std::fs::create_dir_all(&image)?;
+    let image = crate::bench::image_tree(data)?;
     luna.osimage_add(OsImageAdd {
         name: "compute".into(),
         path: image.display().to_string(),

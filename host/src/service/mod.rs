@@ -45,6 +45,7 @@ pub struct Luna {
     plugins: luna_plugin_host::PluginRuntime,
     loaded: Arc<plugin::LoadedPlugins>,
     discovery: Arc<crate::discovery::DiscoveryState>,
+    plan_inputs: Arc<plan::PlanInputsCache>,
 }
 
 impl Luna {
@@ -65,6 +66,7 @@ impl Luna {
             plugins,
             loaded: plugin::LoadedPlugins::new(),
             discovery: Arc::default(),
+            plan_inputs: Arc::default(),
         }
     }
 

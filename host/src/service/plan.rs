@@ -2,39 +2,147 @@
 //! settings (with the password: the plan is only served to the node itself), scripts, plugins.
 
 use super::Luna;
-use crate::model::{LunaError, Network, NodeView, Result};
+use crate::model::{BmcSetup, Group, LunaError, Network, NodeView, OsImage, Result};
+use crate::store::Table;
+use luna_proto::dist::ImageSource;
 use luna_proto::plan::*;
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Everything plans are rendered from, read once per store change: a boot storm of 10,000 nodes
+/// then costs one snapshot, not a dozen store queries per plan.
+pub(super) struct PlanInputs {
+    generation: u64,
+    nodes: HashMap<String, NodeView>,
+    by_mac: HashMap<String, String>,
+    groups: HashMap<String, Group>,
+    images: HashMap<String, (OsImage, Option<ImageSource>)>,
+    nets: HashMap<String, Network>,
+    bmcsetups: HashMap<String, BmcSetup>,
+}
+
+/// The current [`PlanInputs`]; the lock makes concurrent callers share one load.
+#[derive(Default)]
+pub(super) struct PlanInputsCache(tokio::sync::Mutex<Option<Arc<PlanInputs>>>);
+
+impl PlanInputs {
+    /// The node with this name or boot MAC.
+    fn node(&self, name_or_mac: &str) -> Result<&NodeView> {
+        let name = match crate::model::mac::normalize_mac(name_or_mac) {
+            Ok(mac) => self
+                .by_mac
+                .get(&mac)
+                .ok_or_else(|| LunaError::not_found("node with MAC", &mac))?,
+            Err(_) => name_or_mac,
+        };
+        self.nodes
+            .get(name)
+            .ok_or_else(|| LunaError::not_found("node", name))
+    }
+}
 
 impl Luna {
+    async fn plan_inputs(&self) -> Result<Arc<PlanInputs>> {
+        let generation = || *self.store.changes().borrow();
+        let mut slot = self.plan_inputs.0.lock().await;
+        if let Some(p) = slot.as_ref()
+            && p.generation == generation()
+        {
+            return Ok(p.clone());
+        }
+        // A write landing between the snapshot's queries would mix two states: read again.
+        for _ in 0..3 {
+            let before = generation();
+            let inputs = Arc::new(self.load_plan_inputs(before).await?);
+            if generation() == before {
+                *slot = Some(inputs.clone());
+                return Ok(inputs);
+            }
+        }
+        // Writes keep landing: serve the latest read without keeping it.
+        Ok(Arc::new(self.load_plan_inputs(generation()).await?))
+    }
+
+    async fn load_plan_inputs(&self, generation: u64) -> Result<PlanInputs> {
+        let views = self.node_list(None).await?;
+        let by_mac = views
+            .iter()
+            .filter_map(|v| Some((v.node.mac.clone()?, v.node.name.clone())))
+            .collect();
+        let mut images = HashMap::new();
+        for image in self.osimage_list().await? {
+            let source = self.image_source(&image).await?;
+            images.insert(image.name.clone(), (image, source));
+        }
+        let bmcsetups: Vec<BmcSetup> = self.store.list(Table::BmcSetup).await?;
+        Ok(PlanInputs {
+            generation,
+            nodes: views
+                .into_iter()
+                .map(|v| (v.node.name.clone(), v))
+                .collect(),
+            by_mac,
+            groups: self
+                .group_list()
+                .await?
+                .into_iter()
+                .map(|g| (g.name.clone(), g))
+                .collect(),
+            images,
+            nets: self.networks_by_name().await?,
+            bmcsetups: bmcsetups.into_iter().map(|b| (b.name.clone(), b)).collect(),
+        })
+    }
+
+    /// The name and addresses of the node with this name or boot MAC: enough to decide who may
+    /// read its plan before rendering it (hooks cost CPU).
+    pub async fn plan_identity(&self, name_or_mac: &str) -> Result<(String, Vec<IpAddr>)> {
+        let inputs = self.plan_inputs().await?;
+        let view = inputs.node(name_or_mac)?;
+        Ok((
+            view.node.name.clone(),
+            view.addresses.iter().map(|a| a.ip).collect(),
+        ))
+    }
+
     /// The plan of the node with this name or boot MAC.
     pub async fn node_plan(&self, name_or_mac: &str) -> Result<NodePlan> {
-        let view = match crate::model::mac::normalize_mac(name_or_mac) {
-            Ok(mac) => {
-                let node = self
-                    .node_by_mac(&mac)
-                    .await?
-                    .ok_or_else(|| LunaError::not_found("node with MAC", &mac))?;
-                self.node_show(&node.name).await?
-            }
-            Err(_) => self.node_show(name_or_mac).await?,
+        let inputs = self.plan_inputs().await?;
+        let view = inputs.node(name_or_mac)?;
+        let missing = |what: &str, name: &str| {
+            LunaError::internal(format!(
+                "node {} refers to {what} '{name}', which is not in the store",
+                view.node.name
+            ))
         };
-        let group = self.group_show(&view.node.group).await?;
-        let image = self.osimage_show(&group.osimage).await?;
-        let image_source = self.image_source(&image).await?;
-        let nets = self.networks_by_name().await?;
-        let bmc = match (&group.bmcsetup, view.node.setupbmc) {
-            (Some(b), true) => {
-                let b = self.bmcsetup_secret(b).await?;
-                Some(BmcPlan {
-                    address: addresses_of(&view, "BMC", &nets).into_iter().next(),
-                    user: b.user,
-                    password: b.password,
-                    userid: b.userid,
-                    netchannel: b.netchannel,
-                    mgmtchannel: b.mgmtchannel,
-                })
-            }
+        let group = inputs
+            .groups
+            .get(&view.node.group)
+            .ok_or_else(|| missing("group", &view.node.group))?;
+        let (image, image_source) = inputs
+            .images
+            .get(&group.osimage)
+            .ok_or_else(|| missing("osimage", &group.osimage))?;
+        let nets = &inputs.nets;
+        let bmcsetup = match &group.bmcsetup {
+            Some(b) => Some(
+                inputs
+                    .bmcsetups
+                    .get(b)
+                    .ok_or_else(|| missing("bmcsetup", b))?,
+            ),
+            None => None,
+        };
+        let bmc = match (bmcsetup, view.node.setupbmc) {
+            (Some(b), true) => Some(BmcPlan {
+                address: addresses_of(view, "BMC", nets).into_iter().next(),
+                user: b.user.clone(),
+                password: b.password.clone(),
+                userid: b.userid,
+                netchannel: b.netchannel,
+                mgmtchannel: b.mgmtchannel,
+            }),
             _ => None,
         };
         let hostname = match &group.domain {
@@ -57,7 +165,7 @@ impl Luna {
                 .map(|i| InterfacePlan {
                     name: i.name.clone(),
                     params: i.params.clone(),
-                    addresses: addresses_of(&view, &i.name, &nets),
+                    addresses: addresses_of(view, &i.name, nets),
                 })
                 .collect(),
             bmc,
@@ -68,7 +176,7 @@ impl Luna {
                 partscript: group.partscript.clone(),
                 postscript: group.postscript.clone(),
             },
-            plugins: crate::service::Luna::bindings_of(&group)
+            plugins: crate::service::Luna::bindings_of(group)
                 .into_iter()
                 .map(|(hook, b)| PluginPlan {
                     hook: hook.into(),
@@ -76,8 +184,10 @@ impl Luna {
                     config: b.config.clone(),
                 })
                 .collect(),
-            image: image_source,
-            rendered: self.render_hooks(&view, &group, &image, &nets).await?,
+            image: image_source.clone(),
+            rendered: self
+                .render_hooks(view, group, image, nets, bmcsetup)
+                .await?,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Luna;
 use super::plugin::plugin_error;
-use crate::model::{Group, LunaError, Network, NodeView, OsImage, PluginBinding, Result};
+use crate::model::{BmcSetup, Group, LunaError, Network, NodeView, OsImage, PluginBinding, Result};
 use luna_plugin_host::{
     BmcSettings, Group as HookGroup, Hook, Network as HookNetwork, NodeContext, NodeInterface,
     OsImage as HookOsImage, PartitionPlan,
@@ -19,21 +19,22 @@ impl Luna {
         let group = self.group_show(&view.node.group).await?;
         let image = self.osimage_show(&group.osimage).await?;
         let nets = self.networks_by_name().await?;
-        let ctx = self.hook_context(&view, &group, &image, &nets).await?;
+        let bmcsetup = match &group.bmcsetup {
+            Some(b) => Some(self.bmcsetup_secret(b).await?),
+            None => None,
+        };
+        let ctx = self.hook_context(&view, &group, &image, &nets, bmcsetup.as_ref());
         Ok((ctx, group))
     }
 
-    pub(super) async fn hook_context(
+    pub(super) fn hook_context(
         &self,
         view: &NodeView,
         group: &Group,
         image: &OsImage,
         nets: &HashMap<String, Network>,
-    ) -> Result<NodeContext> {
-        let bmc = match &group.bmcsetup {
-            Some(b) => Some(self.bmcsetup_secret(b).await?),
-            None => None,
-        };
+        bmc: Option<&BmcSetup>,
+    ) -> NodeContext {
         let hostname = match &group.domain {
             Some(d) => format!("{}.{d}", view.node.name),
             None => view.node.name.clone(),
@@ -66,7 +67,7 @@ impl Luna {
                 }
             })
             .collect();
-        let bmc = bmc.map(|b| {
+        let bmc = bmc.cloned().map(|b| {
             // The BMC's own IPv4 address, as `ipmitool lan set` wants it.
             let own = view
                 .addresses
@@ -85,7 +86,7 @@ impl Luna {
                 mgmt_channel: b.mgmtchannel,
             }
         });
-        Ok(NodeContext {
+        NodeContext {
             name: view.node.name.clone(),
             hostname,
             group: HookGroup {
@@ -102,7 +103,7 @@ impl Luna {
             // The hardware inventory is not reported yet; partitioners take disks from config.
             disks: Vec::new(),
             bmc,
-        })
+        }
     }
 
     /// Runs the group's bound partition, post-install and (when the node sets up its BMC) bmc
@@ -113,12 +114,13 @@ impl Luna {
         group: &Group,
         image: &OsImage,
         nets: &HashMap<String, Network>,
+        bmcsetup: Option<&BmcSetup>,
     ) -> Result<RenderedHooks> {
         let bmc_binding = group.bmc.as_ref().filter(|_| view.node.setupbmc);
         if group.partition.is_none() && group.post_install.is_none() && bmc_binding.is_none() {
             return Ok(RenderedHooks::default());
         }
-        let ctx = self.hook_context(view, group, image, nets).await?;
+        let ctx = self.hook_context(view, group, image, nets, bmcsetup);
         let partition = match &group.partition {
             Some(b) => Some(self.run_partition(b, &ctx).await?),
             None => None,
