@@ -431,6 +431,41 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         "MacView[]",
     ),
     (
+        "get",
+        "/unknown",
+        "Machines that network-booted without matching a node (claim them with /nodes/{name}/claim)",
+        None,
+        "UnknownMachine[]",
+    ),
+    (
+        "post",
+        "/nodes/{name}/claim",
+        "Bind a MAC (e.g. an unknown machine's) to a node",
+        Some("NodeClaim"),
+        "NodeView",
+    ),
+    (
+        "get",
+        "/nodes/{name}/boot-script",
+        "The iPXE script /boot/ipxe serves the node",
+        None,
+        "BootScript",
+    ),
+    (
+        "get",
+        "/cluster/makedns",
+        "BIND export: include file and zone files, with a serial that rises on every change",
+        None,
+        "DnsExport",
+    ),
+    (
+        "get",
+        "/cluster/makedhcp",
+        "DHCP server configuration for sites running their own (?format=isc|kea|dnsmasq)",
+        None,
+        "DhcpExport",
+    ),
+    (
         "post",
         "/power",
         "Power status/on/off/reset/cycle of nodes (hostlist and/or group) through their group's power plugin; per-node results",
@@ -564,8 +599,23 @@ pub fn document() -> Value {
             "disks, nics, cpu, memory_bytes, dmi (vendor, product, serial), bmc_address",
         ),
         ("Accepted", "{\"accepted\": true}"),
+        (
+            "UnknownMachine",
+            "macs, serial, platform, interface, first_seen_unix, last_seen_unix",
+        ),
+        ("NodeClaim", "{\"mac\": \"52:54:00:12:34:56\"}"),
+        (
+            "DnsExport",
+            "include file and zone files (name and text each), serial",
+        ),
     ] {
         schemas["schemas"][name] = json!({ "type": "object", "description": description });
+    }
+    for (name, description) in [
+        ("BootScript", "an iPXE script"),
+        ("DhcpExport", "a dhcpd.conf, kea-dhcp4.conf or dnsmasq.conf"),
+    ] {
+        schemas["schemas"][name] = json!({ "type": "string", "description": description });
     }
     // Plan types live in the dependency-light proto crate, which does not derive schemas.
     schemas["schemas"]["NodePlan"] = json!({
