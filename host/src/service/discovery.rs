@@ -49,16 +49,24 @@ fn port_matches(port: &str, entry: &MacEntry) -> bool {
 
 impl Luna {
     /// Polls one switch through its discovery plugin and records the result. Never fails: the
-    /// error lands in the switch's poll status.
-    pub async fn poll_switch(&self, sw: &Switch) -> PollStatus {
-        let fresh = self
-            .discovery
-            .in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sw.name.clone());
-        if !fresh {
-            return self.switch_status(&sw.name).unwrap_or_default();
+    /// error lands in the switch's poll status. A poll of this switch already under way is
+    /// shared, unless `after_running`: it may have read the switch before the caller asked, so
+    /// wait for it and poll again.
+    async fn poll_switch_as(&self, sw: &Switch, after_running: bool) -> PollStatus {
+        loop {
+            let fresh = self
+                .discovery
+                .in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(sw.name.clone());
+            if fresh {
+                break;
+            }
+            if !after_running {
+                return self.switch_status(&sw.name).unwrap_or_default();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         let status = self.poll_switch_once(sw).await;
         self.discovery
@@ -198,6 +206,14 @@ impl Luna {
     /// Polls the given switches (all with a discovery plugin when `None`) at once, bounded by
     /// the configured concurrency.
     pub async fn poll_switches(&self, only: Option<&[String]>) -> Result<Vec<PollStatus>> {
+        self.poll_switches_as(only, false).await
+    }
+
+    async fn poll_switches_as(
+        &self,
+        only: Option<&[String]>,
+        after_running: bool,
+    ) -> Result<Vec<PollStatus>> {
         let switches: Vec<Switch> = self
             .switch_list()
             .await?
@@ -211,7 +227,7 @@ impl Luna {
             let (luna, permits) = (self.clone(), permits.clone());
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                luna.poll_switch(&sw).await
+                luna.poll_switch_as(&sw, after_running).await
             });
         }
         let mut out = Vec::new();
@@ -222,16 +238,18 @@ impl Luna {
         Ok(out)
     }
 
-    /// One full poll cycle now, e.g. because an unknown MAC asks to boot. Callers arriving while
-    /// a cycle runs wait for it and share its result instead of starting another.
+    /// One full poll cycle that reads every switch after the caller asked, e.g. because an
+    /// unknown MAC asks to boot. Callers arriving while such a cycle runs wait and poll once more
+    /// together: the running cycle may have read a switch before they asked.
     pub async fn poll_switches_now(&self) -> Result<()> {
         let asked = Instant::now();
         let mut last = self.discovery.cycle.lock().await;
-        if last.is_some_and(|done| done >= asked) {
+        if last.is_some_and(|started| started >= asked) {
             return Ok(());
         }
-        let r = self.poll_switches(None).await;
-        *last = Some(Instant::now());
+        let started = Instant::now();
+        let r = self.poll_switches_as(None, true).await;
+        *last = Some(started);
         r.map(drop)
     }
 
