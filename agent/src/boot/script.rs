@@ -40,15 +40,18 @@ pub struct ScriptEnv {
 
 /// Runs `text` with `/bin/sh -e`; `label` prefixes the echoed output.
 pub async fn run(label: &str, text: &str, env: &ScriptEnv) -> anyhow::Result<ScriptRun> {
+    // Unique per run: scripts running at once (tests, retries) must not overwrite each other.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("luna-{label}-{}-{seq}.sh", std::process::id());
     let (file, path_for_shell) = match &env.chroot {
         Some(root) => {
             let dir = root.join("tmp");
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let name = format!("luna-{label}.sh");
-            (dir.join(&name), PathBuf::from("/tmp").join(name))
+            (dir.join(&name), PathBuf::from("/tmp").join(&name))
         }
         None => {
-            let p = std::env::temp_dir().join(format!("luna-{label}-{}.sh", std::process::id()));
+            let p = std::env::temp_dir().join(&name);
             (p.clone(), p)
         }
     };
