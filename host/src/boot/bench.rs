@@ -1,6 +1,6 @@
 //! `luna bench boot`: a boot storm against the real daemon. N known nodes (each with a MAC) are
-//! created in a fresh store, the daemon's HTTP app (`serve::app`: every route it serves, e.g. the
-//! tracker's `/announce` once present) listens on loopback in this process, and N
+//! created in a fresh store, the daemon's whole HTTP app (`serve::app`, tracker included)
+//! listens on loopback in this process, and N
 //! simulated nodes each fetch `/boot/ipxe`, their plan and a tracker announce, `concurrency` at a
 //! time over keep-alive connections. Reports requests/s and latency percentiles per route.
 
@@ -118,21 +118,15 @@ pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> 
             "{base}/announce?info_hash=%00%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13&peer_id=-LB0001-{i:012}&port=6881&uploaded=0&downloaded=0&left=1000&compact=1&event=started"
         )
     };
-    let probe = client.get(announce(0)).send().await?.status();
-    let mut routes = Vec::new();
-    if wanted("ipxe") {
-        routes.push(Route::Ipxe);
-    }
-    if wanted("plan") {
-        routes.push(Route::Plan);
-    }
-    if probe != reqwest::StatusCode::NOT_FOUND {
-        if wanted("announce") {
-            routes.push(Route::Announce);
-        }
-    } else {
-        eprintln!("the daemon serves no /announce yet: measuring /boot/ipxe and the plan");
-    }
+    let routes: Vec<Route> = [
+        ("ipxe", Route::Ipxe),
+        ("plan", Route::Plan),
+        ("announce", Route::Announce),
+    ]
+    .into_iter()
+    .filter(|(name, _)| wanted(name))
+    .map(|(_, r)| r)
+    .collect();
     let mut list = Vec::with_capacity(nodes * routes.len());
     for i in 0..nodes {
         let mac = mac_of(i);

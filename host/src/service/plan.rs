@@ -18,7 +18,7 @@ pub(super) struct PlanInputs {
     by_mac: HashMap<String, String>,
     groups: HashMap<String, Group>,
     images: HashMap<String, (OsImage, Option<ImageSource>)>,
-    nets: HashMap<String, Network>,
+    pub(super) nets: HashMap<String, Network>,
     bmcsetups: HashMap<String, BmcSetup>,
 }
 
@@ -26,7 +26,46 @@ pub(super) struct PlanInputs {
 #[derive(Default)]
 pub(super) struct PlanInputsCache(tokio::sync::Mutex<Option<Arc<PlanInputs>>>);
 
+type Resolved<'a, I> = (&'a NodeView, &'a Group, I, Option<&'a BmcSetup>);
+
 impl PlanInputs {
+    /// The node with its group, osimage and BMC profile.
+    pub(super) fn resolve(&self, name_or_mac: &str) -> Result<Resolved<'_, &OsImage>> {
+        let (view, group, (image, _), bmc) = self.resolve_full(name_or_mac)?;
+        Ok((view, group, image, bmc))
+    }
+
+    /// Like [`PlanInputs::resolve`], with the osimage's image source.
+    fn resolve_full(
+        &self,
+        name_or_mac: &str,
+    ) -> Result<Resolved<'_, &(OsImage, Option<ImageSource>)>> {
+        let view = self.node(name_or_mac)?;
+        let missing = |what: &str, name: &str| {
+            LunaError::internal(format!(
+                "node {} refers to {what} '{name}', which is not in the store",
+                view.node.name
+            ))
+        };
+        let group = self
+            .groups
+            .get(&view.node.group)
+            .ok_or_else(|| missing("group", &view.node.group))?;
+        let image = self
+            .images
+            .get(&group.osimage)
+            .ok_or_else(|| missing("osimage", &group.osimage))?;
+        let bmcsetup = match &group.bmcsetup {
+            Some(b) => Some(
+                self.bmcsetups
+                    .get(b)
+                    .ok_or_else(|| missing("bmcsetup", b))?,
+            ),
+            None => None,
+        };
+        Ok((view, group, image, bmcsetup))
+    }
+
     /// The node with this name or boot MAC.
     fn node(&self, name_or_mac: &str) -> Result<&NodeView> {
         let name = match crate::model::mac::normalize_mac(name_or_mac) {
@@ -43,8 +82,8 @@ impl PlanInputs {
 }
 
 impl Luna {
-    async fn plan_inputs(&self) -> Result<Arc<PlanInputs>> {
-        let generation = || *self.store.changes().borrow();
+    pub(super) async fn plan_inputs(&self) -> Result<Arc<PlanInputs>> {
+        let generation = || self.store.generation();
         let mut slot = self.plan_inputs.0.lock().await;
         if let Some(p) = slot.as_ref()
             && p.generation == generation()
@@ -109,31 +148,8 @@ impl Luna {
     /// The plan of the node with this name or boot MAC.
     pub async fn node_plan(&self, name_or_mac: &str) -> Result<NodePlan> {
         let inputs = self.plan_inputs().await?;
-        let view = inputs.node(name_or_mac)?;
-        let missing = |what: &str, name: &str| {
-            LunaError::internal(format!(
-                "node {} refers to {what} '{name}', which is not in the store",
-                view.node.name
-            ))
-        };
-        let group = inputs
-            .groups
-            .get(&view.node.group)
-            .ok_or_else(|| missing("group", &view.node.group))?;
-        let (image, image_source) = inputs
-            .images
-            .get(&group.osimage)
-            .ok_or_else(|| missing("osimage", &group.osimage))?;
+        let (view, group, (image, image_source), bmcsetup) = inputs.resolve_full(name_or_mac)?;
         let nets = &inputs.nets;
-        let bmcsetup = match &group.bmcsetup {
-            Some(b) => Some(
-                inputs
-                    .bmcsetups
-                    .get(b)
-                    .ok_or_else(|| missing("bmcsetup", b))?,
-            ),
-            None => None,
-        };
         let bmc = match (bmcsetup, view.node.setupbmc) {
             (Some(b), true) => Some(BmcPlan {
                 address: addresses_of(view, "BMC", nets).into_iter().next(),

@@ -81,7 +81,7 @@ impl Luna {
     /// The installed plugin `name`, loaded and ready to call. Cached by SHA-256: a reinstall
     /// under the same name is picked up on the next call.
     pub async fn plugin(&self, name: &str) -> Result<Plugin> {
-        let generation = *self.store.changes().borrow();
+        let generation = self.store.generation();
         if let Some(l) = self.loaded.lock().get(name)
             && l.generation == generation
         {

@@ -15,16 +15,10 @@ use std::net::IpAddr;
 impl Luna {
     /// The context node hooks get for `node` (by name), with the node's group.
     pub async fn node_context(&self, node: &str) -> Result<(NodeContext, Group)> {
-        let view = self.node_show(node).await?;
-        let group = self.group_show(&view.node.group).await?;
-        let image = self.osimage_show(&group.osimage).await?;
-        let nets = self.networks_by_name().await?;
-        let bmcsetup = match &group.bmcsetup {
-            Some(b) => Some(self.bmcsetup_secret(b).await?),
-            None => None,
-        };
-        let ctx = self.hook_context(&view, &group, &image, &nets, bmcsetup.as_ref());
-        Ok((ctx, group))
+        let inputs = self.plan_inputs().await?;
+        let (view, group, image, bmcsetup) = inputs.resolve(node)?;
+        let ctx = self.hook_context(view, group, image, &inputs.nets, bmcsetup);
+        Ok((ctx, group.clone()))
     }
 
     pub(super) fn hook_context(

@@ -195,9 +195,13 @@ impl Store {
 
     /// Applies every statement of `tx` atomically: all of them or none.
     /// Watches committed changes: the value is a counter that grows with every commit.
-    #[allow(dead_code)]
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.generation.subscribe()
+    }
+
+    /// The change counter now (see [`Store::changes`]), for caches keyed by it.
+    pub fn generation(&self) -> u64 {
+        *self.generation.borrow()
     }
 
     pub async fn commit(&self, tx: Tx) -> Result<()> {
