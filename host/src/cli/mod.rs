@@ -131,6 +131,16 @@ impl Resource {
         print_deleted(f, &c.delete(&self.path(name)).await?);
         Ok(())
     }
+    async fn change(
+        &self,
+        c: &Client,
+        f: Format,
+        name: &str,
+        req: &impl serde::Serialize,
+    ) -> Result<(), CliError> {
+        print_object(f, &c.patch(&self.path(name), req).await?);
+        Ok(())
+    }
 }
 
 fn print_deleted(f: Format, v: &Value) {
@@ -230,10 +240,7 @@ async fn network(c: &Client, f: Format, cmd: NetworkCmd) -> Result<(), CliError>
                 release,
                 dhcp_range,
             };
-            print_object(
-                f,
-                &c.patch(&format!("/networks/{}", seg(&name)), &req).await?,
-            );
+            Resource("networks").change(c, f, &name, &req).await?;
         }
         NetworkCmd::Show { name } => Resource("networks").show(c, f, &name).await?,
         NetworkCmd::List => print_list(f, &c.get("/networks").await?, NETWORK_COLS),
@@ -270,10 +277,7 @@ async fn osimage(c: &Client, f: Format, cmd: OsimageCmd) -> Result<(), CliError>
                 grab_exclude: flags.grab_exclude,
                 comment: flags.comment,
             };
-            print_object(
-                f,
-                &c.patch(&format!("/osimages/{}", seg(&name)), &req).await?,
-            );
+            Resource("osimages").change(c, f, &name, &req).await?;
         }
         OsimageCmd::Show { name } => images::show(c, f, &name).await?,
         OsimageCmd::List => print_list(f, &c.get("/osimages").await?, OSIMAGE_COLS),
@@ -327,10 +331,7 @@ async fn bmcsetup(c: &Client, f: Format, cmd: BmcsetupCmd) -> Result<(), CliErro
                 comment: flags.comment,
                 port: flags.port,
             };
-            print_object(
-                f,
-                &c.patch(&format!("/bmcsetups/{}", seg(&name)), &req).await?,
-            );
+            Resource("bmcsetups").change(c, f, &name, &req).await?;
         }
         BmcsetupCmd::Show { name } => Resource("bmcsetups").show(c, f, &name).await?,
         BmcsetupCmd::List => print_list(f, &c.get("/bmcsetups").await?, BMC_COLS),
@@ -638,10 +639,7 @@ async fn switch(c: &Client, f: Format, cmd: SwitchCmd) -> Result<(), CliError> {
                 snmp_port,
                 discovery: discovery.map(|plugin| PluginBinding { plugin, config }),
             };
-            print_object(
-                f,
-                &c.patch(&format!("/switches/{}", seg(&name)), &req).await?,
-            );
+            Resource("switches").change(c, f, &name, &req).await?;
         }
         SwitchCmd::Show { name, macs } => discovery::switch_show(c, f, &name, macs).await?,
         SwitchCmd::List => print_list(f, &c.get("/switches").await?, SWITCH_COLS),
@@ -686,10 +684,7 @@ async fn otherdev(c: &Client, f: Format, cmd: OtherdevCmd) -> Result<(), CliErro
                 release_network: release,
                 comment,
             };
-            print_object(
-                f,
-                &c.patch(&format!("/otherdevs/{}", seg(&name)), &req).await?,
-            );
+            Resource("otherdevs").change(c, f, &name, &req).await?;
         }
         OtherdevCmd::Show { name } => Resource("otherdevs").show(c, f, &name).await?,
         OtherdevCmd::List => print_list(f, &c.get("/otherdevs").await?, OTHERDEV_COLS),
