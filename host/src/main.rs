@@ -2,6 +2,7 @@
 
 mod api;
 mod bench;
+mod bench_devices;
 mod bench_plans;
 mod boot;
 mod cli;
@@ -11,6 +12,7 @@ mod dist;
 mod model;
 mod serve;
 mod service;
+mod simulators;
 mod store;
 
 use clap::{CommandFactory, Parser};
@@ -80,6 +82,23 @@ fn main() -> ExitCode {
                 partition,
                 post_install,
             }) => match bench_plans::run(nodes, &partition, &post_install).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(7, &format!("{e:#}")),
+            },
+            Command::Bench(BenchCmd::Power {
+                bmcs,
+                plugins,
+                json,
+            }) => match bench_devices::power(bmcs, &plugins, json).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(7, &format!("{e:#}")),
+            },
+            Command::Bench(BenchCmd::Switches {
+                switches,
+                cycles,
+                plugins,
+                json,
+            }) => match bench_devices::switches(switches, cycles, &plugins, json).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(7, &format!("{e:#}")),
             },

@@ -1,7 +1,8 @@
 //! `luna node power` through the real daemon against simulated BMCs: ipmi_sim (IPMI lanplus,
 //! cipher suite 3) for one group, sushy-emulator (Redfish, fake driver) for another, and one BMC
 //! that is down. The table says which node failed and why, the exit code is 8, and the BMC
-//! password appears nowhere (output, errors, daemon log).
+//! password appears nowhere (output, errors, daemon log). Identify and a one-time PXE boot are
+//! read back from the simulators themselves; a 0.1 power plugin gets a clear refusal.
 
 mod common;
 mod sims;
@@ -22,6 +23,14 @@ fn install_plugin(d: &Daemon, package: &str) {
         package,
     ])
     .ok();
+}
+
+/// A state file an ipmi_sim chassis script keeps (see `sims::ipmi_sim`).
+fn read(bmc: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(bmc.join(file))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 fn results(v: &Value) -> Vec<(String, bool, Option<String>, Option<String>)> {
@@ -204,6 +213,83 @@ fn power_across_ipmi_and_redfish_with_one_bmc_down() {
         "0"
     );
 
+    // Identify (0.2 power hook) on both kinds; the simulators report the light themselves.
+    let identify = d.json(&["node", "power", "identify", "node[001-002,004-005]"]);
+    for (node, ok, state, error) in results(&identify) {
+        assert!(ok, "{node}: {error:?}");
+        assert_eq!(state.as_deref(), Some("identify on"), "{node}");
+    }
+    assert_eq!(read(&bmc1, "identify"), "0 1");
+    assert_eq!(
+        redfish_system("127.0.4.1", redfish_port)["IndicatorLED"],
+        "Blinking"
+    );
+    let dark = d.json(&["node", "power", "identify", "node[001,004]", "--off"]);
+    assert!(
+        results(&dark)
+            .iter()
+            .all(|r| r.1 && r.2.as_deref() == Some("identify off"))
+    );
+    assert_eq!(read(&bmc1, "identify"), "0 0");
+    assert_eq!(
+        redfish_system("127.0.4.1", redfish_port)["IndicatorLED"],
+        "Off"
+    );
+
+    // Next boot from the network: alone (`NODES --pxe`), and before a power cycle.
+    assert!(!ipmi_boot_flags("127.0.3.1", ipmi_port).contains("Force PXE"));
+    let pxe = d.json(&["node", "power", "node[001,004]", "--pxe"]);
+    assert!(
+        results(&pxe)
+            .iter()
+            .all(|r| r.1 && r.2.as_deref() == Some("next boot: network")),
+        "{pxe}"
+    );
+    let flags = ipmi_boot_flags("127.0.3.1", ipmi_port);
+    assert!(
+        flags.contains("Force PXE") && flags.contains("Options apply to only next boot"),
+        "{flags}"
+    );
+    assert_eq!(
+        redfish_system("127.0.4.1", redfish_port)["Boot"]["BootSourceOverrideTarget"],
+        "Pxe"
+    );
+    let cycle = d.json(&["node", "power", "cycle", "node002", "--pxe"]);
+    assert_eq!(
+        results(&cycle)[0].2.as_deref(),
+        Some("on (next boot: network)")
+    );
+    assert!(ipmi_boot_flags("127.0.3.2", ipmi_port).contains("Force PXE"));
+
+    // A power plugin built against the 0.1 contract still powers, and says what it lacks.
+    d.luna(&[
+        "plugin",
+        "install",
+        wasm("power-v01").to_str().unwrap(),
+        "--name",
+        "legacy-power",
+    ])
+    .ok();
+    d.luna(&["group", "change", "ipmi", "--power", "legacy-power"])
+        .ok();
+    let legacy = d.luna(&["-o", "json", "node", "power", "identify", "node001"]);
+    assert_eq!(legacy.code, 8, "{}", legacy.stderr);
+    assert_eq!(
+        legacy.json()["results"][0]["error"],
+        "plugin legacy-power (0.1) does not support identify; rebuild it against luna-sdk 0.2"
+    );
+    d.luna(&["node", "power", "status", "node001"]).ok();
+    d.luna(&["group", "change", "ipmi", "--power", "ipmi-power"])
+        .ok();
+
+    // Modifiers that do not fit the action are refused before any BMC is touched.
+    d.luna(&["node", "power", "on", "node001", "--off"])
+        .fails(3, &["identify"]);
+    d.luna(&["node", "power", "status", "node001", "--pxe"])
+        .fails(3, &["--pxe"]);
+    d.luna(&["node", "power", "blink", "node001"])
+        .fails(2, &["unknown power action 'blink'"]);
+
     // The table form names the failure too.
     let table = d.luna(&["node", "power", "status", "node003"]);
     assert_eq!(table.code, 8);
@@ -230,7 +316,15 @@ fn power_across_ipmi_and_redfish_with_one_bmc_down() {
     );
 
     // The password never shows.
-    for text in [&status.stdout, &status.stderr, &table.stdout, &d.log()] {
+    let (identify, pxe) = (identify.to_string(), pxe.to_string());
+    for text in [
+        &status.stdout,
+        &status.stderr,
+        &table.stdout,
+        &identify,
+        &pxe,
+        &d.log(),
+    ] {
         assert!(!text.contains(PASSWORD), "password leaked: {text}");
     }
 }

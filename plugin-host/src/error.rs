@@ -54,6 +54,16 @@ pub enum PluginError {
     #[error("plugin {plugin} refused its configuration: {message}")]
     Config { plugin: String, message: String },
 
+    /// A call the plugin's contract version lacks (a 0.1 power plugin asked to identify).
+    #[error(
+        "plugin {plugin} ({version}) does not support {call}; rebuild it against luna-sdk {since}"
+    )]
+    Unsupported {
+        plugin: String,
+        version: &'static str,
+        call: &'static str,
+        since: &'static str,
+    },
     #[error("plugin runtime: {0}")]
     Runtime(String),
 }

@@ -20,9 +20,9 @@ mod wasm;
 
 pub use error::{PluginError, Result};
 pub use luna_proto::plugin::{
-    BmcSettings, BootFirmware, Disk, Group, Hook, Mount, Network, NodeContext, NodeInterface,
-    OsImage, PartitionPlan, PluginInfo, PluginKind, PortEntry, PowerAction, PowerState,
-    SwitchContext,
+    BmcSettings, BootDevice, BootFirmware, Disk, Group, Hook, Mount, Network, NodeContext,
+    NodeInterface, OsImage, PartitionPlan, PluginInfo, PluginKind, PortEntry, PowerAction,
+    PowerState, SwitchContext,
 };
 pub use runtime::{Plugin, PluginRuntime, RuntimeConfig, default_plugin_name, sha256_hex};
 pub use wasm::{CONCURRENT_CALLS, SUPPORTED_VERSIONS};

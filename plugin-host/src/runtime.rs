@@ -5,10 +5,10 @@ use crate::capability::{Capabilities, Scope};
 use crate::error::{PluginError, Result};
 use crate::rhai_script::{RhaiEngine, RhaiLimits, RhaiPlugin};
 use crate::wasm::state::CallState;
-use crate::wasm::{HookGuest, WasmEngine, WasmPlugin, convert};
+use crate::wasm::{WasmEngine, WasmPlugin};
 use luna_proto::plugin::{
-    Hook, NodeContext, PartitionPlan, PluginInfo, PluginKind, PortEntry, PowerAction, PowerState,
-    SwitchContext,
+    BootDevice, Hook, NodeContext, PartitionPlan, PluginInfo, PluginKind, PortEntry, PowerAction,
+    PowerState, SwitchContext,
 };
 use rhai::Dynamic;
 use sha2::{Digest, Sha256};
@@ -282,6 +282,40 @@ impl PluginRuntime {
         off_executor(move || inner.power(&plugin, &node, action, &config)).await
     }
 
+    /// Switch a node's identify light on or off (power hook 0.2).
+    pub async fn identify(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        on: bool,
+        config: &serde_json::Value,
+    ) -> Result<()> {
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
+        off_executor(move || inner.identify(&plugin, &node, on, &config)).await
+    }
+
+    /// Set a node's next boot device (power hook 0.2).
+    pub async fn set_next_boot(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        device: BootDevice,
+        config: &serde_json::Value,
+    ) -> Result<()> {
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
+        off_executor(move || inner.set_next_boot(&plugin, &node, device, &config)).await
+    }
+
     /// Blocking form of [`Self::partition`], for callers already off the executor (plan
     /// rendering in bulk, benchmarks).
     pub fn partition_blocking(
@@ -338,11 +372,6 @@ fn wrong_hook(plugin: &Plugin, hook: Hook) -> PluginError {
     }
 }
 
-/// Guest bindings are matched to the hook before calling, so another variant is a bug.
-fn mismatch() -> wasmtime::Error {
-    wasmtime::format_err!("internal error: hook export does not match the call")
-}
-
 fn to_dynamic<T: serde::Serialize>(value: &T, what: &str) -> Result<Dynamic> {
     rhai::serde::to_dynamic(value)
         .map_err(|e| PluginError::Runtime(format!("cannot pass {what} to a Rhai script: {e}")))
@@ -394,14 +423,9 @@ impl Inner {
     }
 
     fn inner_validate(&self, w: &WasmPlugin, state: CallState) -> Result<()> {
-        self.wasm
-            .call(w, state, self.config.fuel, |store, guest| match guest {
-                HookGuest::Partition(g) => g.call_validate_config(store),
-                HookGuest::PostInstall(g) => g.call_validate_config(store),
-                HookGuest::BmcSetup(g) => g.call_validate_config(store),
-                HookGuest::SwitchDiscovery(g) => g.call_validate_config(store),
-                HookGuest::Power(g) => g.call_validate_config(store),
-            })
+        self.wasm.call(w, state, self.config.fuel, |store, guest| {
+            guest.validate_config(store)
+        })
     }
 
     fn partition(
@@ -415,14 +439,9 @@ impl Inner {
             Code::Wasm(_) => {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
-                let node = convert::node(node);
-                self.wasm
-                    .call(w, state, self.config.fuel, |store, guest| match guest {
-                        HookGuest::Partition(g) => {
-                            Ok(g.call_partition(store, &node)?.map(convert::plan_from_wit))
-                        }
-                        _ => Err(mismatch()),
-                    })
+                self.wasm.call(w, state, self.config.fuel, |store, guest| {
+                    guest.partition(store, node)
+                })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
@@ -456,12 +475,9 @@ impl Inner {
             Code::Wasm(_) => {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
-                let (node, layout) = (convert::node(node), convert::plan_to_wit(layout));
-                self.wasm
-                    .call(w, state, self.config.fuel, |store, guest| match guest {
-                        HookGuest::PostInstall(g) => g.call_post_install(store, &node, &layout),
-                        _ => Err(mismatch()),
-                    })
+                self.wasm.call(w, state, self.config.fuel, |store, guest| {
+                    guest.post_install(store, node, layout)
+                })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
@@ -489,12 +505,9 @@ impl Inner {
             Code::Wasm(_) => {
                 let w = self.wasm_for(plugin, hook)?;
                 let state = self.state(plugin, hook, &node.name, config, Scope::Nothing);
-                let node = convert::node(node);
-                self.wasm
-                    .call(w, state, self.config.fuel, |store, guest| match guest {
-                        HookGuest::BmcSetup(g) => g.call_bmc_setup(store, &node),
-                        _ => Err(mismatch()),
-                    })
+                self.wasm.call(w, state, self.config.fuel, |store, guest| {
+                    guest.bmc_setup(store, node)
+                })
             }
             Code::Rhai(r) => {
                 let out = self.rhai.call(
@@ -523,14 +536,9 @@ impl Inner {
             config,
             Scope::Switch(switch.clone()),
         );
-        let info = convert::switch(switch);
-        self.wasm
-            .call(w, state, self.config.fuel, |store, guest| match guest {
-                HookGuest::SwitchDiscovery(g) => Ok(g
-                    .call_discover(store, &info)?
-                    .map(|entries| entries.into_iter().map(convert::port_entry).collect())),
-                _ => Err(mismatch()),
-            })
+        self.wasm.call(w, state, self.config.fuel, |store, guest| {
+            guest.discover(store, switch)
+        })
     }
 
     fn power(
@@ -549,14 +557,58 @@ impl Inner {
             config,
             Scope::Bmc(node.bmc.clone()),
         );
-        let wit_node = convert::node(node);
-        self.wasm
-            .call(w, state, self.config.fuel, |store, guest| match guest {
-                HookGuest::Power(g) => Ok(g
-                    .call_power(store, &wit_node, convert::power_action(action))?
-                    .map(convert::power_state)),
-                _ => Err(mismatch()),
-            })
+        self.wasm.call(w, state, self.config.fuel, |store, guest| {
+            guest.power(store, node, action)
+        })
+    }
+
+    /// The BMC-scoped state of a 0.2-only power call, or the error a 0.1 plugin gets instead of a
+    /// trap on a function its component does not export.
+    fn power_extra<'p>(
+        &self,
+        plugin: &'p Plugin,
+        node: &NodeContext,
+        config: &serde_json::Value,
+        call: &'static str,
+    ) -> Result<(&'p WasmPlugin, CallState)> {
+        let hook = Hook::Power;
+        let w = self.wasm_for(plugin, hook)?;
+        if !w.contract.has_power_extras() {
+            return Err(PluginError::Unsupported {
+                plugin: plugin.name.to_string(),
+                version: w.contract.as_str(),
+                call,
+                since: "0.2",
+            });
+        }
+        let scope = Scope::Bmc(node.bmc.clone());
+        Ok((w, self.state(plugin, hook, &node.name, config, scope)))
+    }
+
+    fn identify(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        on: bool,
+        config: &serde_json::Value,
+    ) -> Result<()> {
+        let (w, state) = self.power_extra(plugin, node, config, "identify")?;
+        self.wasm.call(w, state, self.config.fuel, |store, guest| {
+            guest.identify(store, node, on)
+        })
+    }
+
+    fn set_next_boot(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        device: BootDevice,
+        config: &serde_json::Value,
+    ) -> Result<()> {
+        let (w, state) = self.power_extra(plugin, node, config, "set-next-boot")?;
+        self.wasm.call(w, state, self.config.fuel, |store, guest| {
+            guest.set_next_boot(store, node, device)
+        })
     }
 }
 

@@ -24,7 +24,7 @@ async fn gpt_simple_layouts() {
     let p = rt.load("gpt-simple", &wasm("gpt-simple")).unwrap();
     assert_eq!(p.info().hooks, [Hook::Partition]);
     assert_eq!(p.info().world.as_deref(), Some("partitioner"));
-    assert_eq!(p.info().version, "0.1.0");
+    assert_eq!(p.info().version, "0.2.0");
 
     let bios = rt.partition(&p, &bios_node(), &json!({})).await.unwrap();
     assert_golden("gpt-simple-bios-gpt.txt", &show(&bios));

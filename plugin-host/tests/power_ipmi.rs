@@ -2,81 +2,20 @@
 //! host's ipmitool capability. Needs the Debian packages openipmi and ipmitool.
 
 mod support;
+// The simulators the daemon's own power tests use (one set-up for both crates).
+#[path = "../../host/tests/sims/mod.rs"]
+mod sims;
 
-use luna_plugin_host::{BmcSettings, PowerAction, PowerState};
+use luna_plugin_host::{BmcSettings, BootDevice, PowerAction, PowerState};
 use serde_json::json;
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::*;
-
-struct Sim(Child);
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sim(dir: &std::path::Path) -> (Sim, u16) {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let state = dir.join("power");
-    let script = dir.join("chassis");
-    // ipmi_sim calls "<script> [mc] get power" and "<script> [mc] set power 1".
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nwhile [ $# -gt 0 ] && [ \"$1\" != get ] && [ \"$1\" != set ]; do shift; done\n\
-             op=$1; shift\n\
-             if [ \"$op\" = get ]; then\n  for item in \"$@\"; do\n    case $item in\n      power) echo \"power:$(cat {s} 2>/dev/null || echo 0)\";;\n      boot) echo \"boot:default\";;\n    esac\n  done\n\
-             else\n  while [ $# -gt 1 ]; do\n    case $1 in power) echo \"$2\" > {s};; esac\n    shift 2\n  done\nfi\n",
-            s = state.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(
-        dir.join("lan.conf"),
-        format!(
-            "name \"luna-test\"\nset_working_mc 0x20\n  startlan 1\n    addr 127.0.0.1 {port}\n    priv_limit admin\n\
-             \x20   allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n\
-             \x20   allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n\
-             \x20   guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{}\"\n\
-             \x20 user 2 true \"admin\" \"secret\" admin 10 none md2 md5 straight\n",
-            script.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("sim.emu"),
-        "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("state")).unwrap();
-    let child = Command::new("ipmi_sim")
-        .arg("-c")
-        .arg(dir.join("lan.conf"))
-        .arg("-f")
-        .arg(dir.join("sim.emu"))
-        .arg("-s")
-        .arg(dir.join("state"))
-        .arg("-n")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ipmi_sim (apt-get install openipmi)");
-    (Sim(child), port)
-}
 
 #[tokio::test]
 async fn ipmi_power_drives_a_simulated_bmc() {
     let dir = tempfile::tempdir().unwrap();
-    let (_sim, port) = start_sim(dir.path());
+    let port = sims::free_udp_port();
+    let _sim = sims::ipmi_sim(dir.path(), "127.0.0.1", port);
     let rt = runtime();
     let plugin = rt.load("ipmi-power", &wasm("ipmi-power")).unwrap();
     let mut node = bios_node();
@@ -103,24 +42,26 @@ async fn ipmi_power_drives_a_simulated_bmc() {
             .unwrap(),
         PowerState::On
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("power"))
-            .unwrap()
-            .trim(),
-        "1"
-    );
+    assert_eq!(read(dir.path(), "power"), "1");
     assert_eq!(
         rt.power(&plugin, &node, PowerAction::Off, &config)
             .await
             .unwrap(),
         PowerState::Off
     );
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("power"))
-            .unwrap()
-            .trim(),
-        "0"
-    );
+    assert_eq!(read(dir.path(), "power"), "0");
+
+    // 0.2: the identify light, and a one-time network boot the BMC itself reports back.
+    rt.identify(&plugin, &node, true, &config).await.unwrap();
+    assert_eq!(read(dir.path(), "identify"), "0 1");
+    rt.identify(&plugin, &node, false, &config).await.unwrap();
+    assert_eq!(read(dir.path(), "identify"), "0 0");
+    rt.set_next_boot(&plugin, &node, BootDevice::Network, &config)
+        .await
+        .unwrap();
+    let param = sims::ipmi_boot_flags("127.0.0.1", port);
+    assert!(param.contains("Force PXE"), "{param}");
+    assert!(param.contains("Options apply to only next boot"), "{param}");
 
     // Wrong password: ipmitool's refusal comes back naming plugin and node, without the password.
     if let Some(bmc) = node.bmc.as_mut() {
@@ -138,4 +79,12 @@ async fn ipmi_power_drives_a_simulated_bmc() {
         "{msg}"
     );
     assert!(!msg.contains("wrong-pw"), "{msg}");
+}
+
+/// A state file the simulator's chassis script keeps.
+fn read(dir: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }

@@ -3,52 +3,19 @@
 //! `LUNA_SUSHY`, or in ~/.cache/luna-pyenv/bin.
 
 mod support;
+// The simulators the daemon's own power tests use (one set-up for both crates).
+#[path = "../../host/tests/sims/mod.rs"]
+mod sims;
 
-use luna_plugin_host::{BmcSettings, PowerAction, PowerState};
+use luna_plugin_host::{BmcSettings, BootDevice, PowerAction, PowerState};
 use serde_json::json;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
 
-fn sushy() -> PathBuf {
-    if let Some(p) = std::env::var_os("LUNA_SUSHY") {
-        return p.into();
-    }
-    let venv = PathBuf::from(std::env::var("HOME").unwrap_or_default())
-        .join(".cache/luna-pyenv/bin/sushy-emulator");
-    if venv.exists() {
-        return venv;
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join("sushy-emulator"))
-        .find(|p| p.exists())
-        .expect("sushy-emulator not found: pip install sushy-tools (or set LUNA_SUSHY)")
-}
-
-struct Emulator(Child);
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn redfish_power_drives_an_emulated_bmc() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _emulator = Emulator(
-        Command::new(sushy())
-            .args(["--fake", "-i", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sushy-emulator"),
-    );
+    let port = sims::free_tcp_port();
+    let _emulator = sims::sushy("127.0.0.1", port);
     let rt = runtime();
     let plugin = rt.load("redfish-power", &wasm("redfish-power")).unwrap();
     let mut node = uefi_node();
@@ -96,6 +63,46 @@ async fn redfish_power_drives_an_emulated_bmc() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+
+    // 0.2: the identify light and a one-time PXE boot, read back from the emulator's own API.
+    let system = async || -> serde_json::Value {
+        let base = format!("http://127.0.0.1:{port}");
+        let list: serde_json::Value = reqwest::get(format!("{base}/redfish/v1/Systems"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let path = list["Members"][0]["@odata.id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        reqwest::get(format!("{base}{path}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    rt.identify(&plugin, &node, true, &config).await.unwrap();
+    assert_eq!(system().await["IndicatorLED"], "Blinking");
+    rt.identify(&plugin, &node, false, &config).await.unwrap();
+    assert_eq!(system().await["IndicatorLED"], "Off");
+    // Start from a disk override so the change to Pxe is the plugin's doing.
+    let path = system().await["@odata.id"].as_str().unwrap().to_string();
+    let hdd = json!({"Boot": {"BootSourceOverrideTarget": "Hdd"}});
+    let patched = reqwest::Client::new()
+        .patch(format!("http://127.0.0.1:{port}{path}"))
+        .json(&hdd)
+        .send()
+        .await
+        .unwrap();
+    assert!(patched.status().is_success());
+    assert_eq!(system().await["Boot"]["BootSourceOverrideTarget"], "Hdd");
+    rt.set_next_boot(&plugin, &node, BootDevice::Network, &config)
+        .await
+        .unwrap();
+    assert_eq!(system().await["Boot"]["BootSourceOverrideTarget"], "Pxe");
 
     // A system id the BMC does not have: the plugin reports the BMC's answer.
     let err = rt

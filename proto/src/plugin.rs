@@ -191,6 +191,13 @@ pub enum PowerAction {
     Reset,
 }
 
+/// Where a node boots from next (power hook 0.2 `set-next-boot`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BootDevice {
+    Network,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PowerState {

@@ -1,7 +1,7 @@
 //! The hook traits plugin authors implement, and their glue to the generated WIT exports.
 
 use crate::bindings::{bmc, partitioner, post_install, power, switch_discovery};
-use crate::{Node, PartitionPlan, PortEntry, PowerAction, PowerState, SwitchInfo};
+use crate::{BootDevice, Node, PartitionPlan, PortEntry, PowerAction, PowerState, SwitchInfo};
 
 /// World `partitioner`: lay out the node's disks. The script runs in the node's initramfs and
 /// must leave the target file systems mounted on /sysroot.
@@ -43,6 +43,19 @@ pub trait Power {
         Ok(())
     }
     fn power(node: Node, action: PowerAction) -> Result<PowerState, String>;
+
+    /// Switch the chassis identify light on or off (new in 0.2). A plugin that cannot says so;
+    /// the host reports the message in the node's row.
+    fn identify(node: Node, on: bool) -> Result<(), String> {
+        let _ = (node, on);
+        Err("this power plugin does not implement identify".into())
+    }
+
+    /// Make the node boot from `device` on its next boot only (new in 0.2).
+    fn set_next_boot(node: Node, device: BootDevice) -> Result<(), String> {
+        let _ = (node, device);
+        Err("this power plugin does not implement set-next-boot".into())
+    }
 }
 
 impl<T: Partitioner> partitioner::exports::luna::provision::partition_hook::Guest for T {
@@ -87,5 +100,11 @@ impl<T: Power> power::exports::luna::provision::power_hook::Guest for T {
     }
     fn power(node: Node, action: PowerAction) -> Result<PowerState, String> {
         <T as Power>::power(node, action)
+    }
+    fn identify(node: Node, on: bool) -> Result<(), String> {
+        <T as Power>::identify(node, on)
+    }
+    fn set_next_boot(node: Node, device: BootDevice) -> Result<(), String> {
+        <T as Power>::set_next_boot(node, device)
     }
 }

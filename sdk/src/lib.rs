@@ -1,6 +1,6 @@
 //! # luna-sdk: write Luna provisioning plugins in Rust
 //!
-//! A plugin is a WebAssembly component for one hook of the `luna:provision@0.1.0` contract.
+//! A plugin is a WebAssembly component for one hook of the `luna:provision@0.2.0` contract.
 //! Implement the hook's trait for a unit struct and export it with [`export_plugin!`]:
 //!
 //! ```ignore
@@ -50,6 +50,9 @@ pub use bindings::partitioner::luna::provision::types::{
     BmcSettings, BootFirmware, Disk, Group, Mount, Network, Node, NodeInterface, Osimage,
     PartitionPlan, PortEntry, PowerAction, PowerState, SwitchInfo,
 };
+
+/// Where a node boots next ([`Power::set_next_boot`]).
+pub use bindings::power::exports::luna::provision::power_hook::BootDevice;
 
 /// SNMP v2c towards the switch being discovered (world `switch-discovery` only). Pass
 /// `switch.address` as `target`: the host refuses any other address.

@@ -726,6 +726,31 @@ pub enum BenchCmd {
         #[arg(long)]
         post_install: std::path::PathBuf,
     },
+    /// Power status of N simulated BMCs (ipmi_sim + sushy-emulator it starts) vs sequential ipmitool.
+    Power {
+        #[arg(long, default_value_t = 256)]
+        bmcs: usize,
+        /// Folder with ipmi_power.wasm and redfish_power.wasm.
+        #[arg(long, default_value = "target/wasm32-wasip2/release")]
+        plugins: std::path::PathBuf,
+        /// One JSON object per row (what, devices, seconds).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Poll cycles of N simulated 48-port switches (snmpsim it starts) vs sequential snmpbulkwalk.
+    Switches {
+        #[arg(long, default_value_t = 16)]
+        switches: usize,
+        /// Poll cycles measured.
+        #[arg(long, default_value_t = 5)]
+        cycles: usize,
+        /// Folder with bridge_mib.wasm.
+        #[arg(long, default_value = "target/wasm32-wasip2/release")]
+        plugins: std::path::PathBuf,
+        /// One JSON object per row (what, devices, seconds).
+        #[arg(long)]
+        json: bool,
+    },
     /// Boot storm: N known nodes fetch /boot/ipxe, their plan and a tracker announce at once.
     Boot {
         #[arg(long, default_value_t = 10_000)]
@@ -741,10 +766,17 @@ pub enum BenchCmd {
 
 #[derive(Args)]
 pub struct PowerArgs {
-    #[arg(value_parser = ["status", "on", "off", "reset", "cycle"])]
+    /// status, on, off, reset, cycle, identify or pxe; may be left out with --pxe
+    /// (`luna node power node001 --pxe`).
     pub action: String,
     /// Node name or hostlist (`node[001-064]`); all of the group's nodes with -g alone.
     pub nodes: Option<String>,
+    /// With identify: switch the identify light off.
+    #[arg(long)]
+    pub off: bool,
+    /// Set the next boot to the network (once), before the action if one is given.
+    #[arg(long)]
+    pub pxe: bool,
     /// Every node of this group (with NODES: only those in it).
     #[arg(short, long)]
     pub group: Option<String>,

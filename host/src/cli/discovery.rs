@@ -66,9 +66,25 @@ pub async fn switch_show(c: &Client, f: Format, name: &str, macs: bool) -> Resul
     Ok(())
 }
 
-pub async fn power(c: &Client, f: Format, a: PowerArgs) -> Result<(), CliError> {
-    let action: PowerVerb = serde_json::from_value(Value::String(a.action.clone()))
-        .map_err(|_| CliError::new(2, format!("unknown power action '{}'", a.action)))?;
+pub async fn power(c: &Client, f: Format, mut a: PowerArgs) -> Result<(), CliError> {
+    let verb = |word: &str| serde_json::from_value::<PowerVerb>(Value::String(word.into())).ok();
+    let action = match verb(&a.action) {
+        Some(action) => action,
+        // `luna node power NODES --pxe`: the one word is the nodes.
+        None if a.pxe && a.nodes.is_none() => {
+            a.nodes = Some(std::mem::replace(&mut a.action, "pxe".into()));
+            PowerVerb::Pxe
+        }
+        None => {
+            return Err(CliError::new(
+                2,
+                format!(
+                    "unknown power action '{}': use status, on, off, reset, cycle, identify or pxe",
+                    a.action
+                ),
+            ));
+        }
+    };
     if a.nodes.is_none() && a.group.is_none() {
         return Err(CliError::new(
             2,
@@ -80,6 +96,8 @@ pub async fn power(c: &Client, f: Format, a: PowerArgs) -> Result<(), CliError> 
         nodes: a.nodes,
         group: a.group,
         concurrency: a.concurrency,
+        off: a.off,
+        pxe: a.pxe,
     };
     let mut report = c.post("/power", &req).await?;
     if let Some(results) = report["results"].as_array_mut() {

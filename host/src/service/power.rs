@@ -6,7 +6,7 @@ use super::Luna;
 use crate::model::hostlist;
 use crate::model::names::natural_cmp;
 use crate::model::{Group, LunaError, NodeView, Result};
-use luna_proto::plugin::{BmcSettings, NodeContext, PowerAction};
+use luna_proto::plugin::{BmcSettings, BootDevice, NodeContext, PowerAction};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,17 +29,56 @@ pub enum PowerVerb {
     Off,
     Reset,
     Cycle,
+    /// The chassis identify light (on, or off with `off`); power plugins built against 0.2.
+    Identify,
+    /// Only set the next boot to the network (as `pxe` does with another action).
+    Pxe,
 }
 
 impl PowerVerb {
-    fn action(self) -> PowerAction {
+    /// The power action proper, for the verbs that change or read the power.
+    fn action(self) -> Option<PowerAction> {
         match self {
-            PowerVerb::Status => PowerAction::Status,
-            PowerVerb::On => PowerAction::On,
-            PowerVerb::Off => PowerAction::Off,
-            PowerVerb::Reset => PowerAction::Reset,
-            PowerVerb::Cycle => PowerAction::Cycle,
+            PowerVerb::Status => Some(PowerAction::Status),
+            PowerVerb::On => Some(PowerAction::On),
+            PowerVerb::Off => Some(PowerAction::Off),
+            PowerVerb::Reset => Some(PowerAction::Reset),
+            PowerVerb::Cycle => Some(PowerAction::Cycle),
+            PowerVerb::Identify | PowerVerb::Pxe => None,
         }
+    }
+}
+
+/// What each node gets: the verb plus its modifiers, checked once for the whole request.
+#[derive(Debug, Clone, Copy)]
+struct PowerOp {
+    verb: PowerVerb,
+    identify_off: bool,
+    /// Set the next boot to the network first (before the verb's own action, if any).
+    pxe: bool,
+}
+
+impl PowerOp {
+    fn of(req: &PowerRequest) -> Result<PowerOp> {
+        if req.off && req.action != PowerVerb::Identify {
+            return Err(LunaError::invalid(
+                "power: 'off' goes with identify ('luna node power identify NODES --off'); to switch nodes off use 'luna node power off NODES'".to_string(),
+            ));
+        }
+        if req.pxe && matches!(req.action, PowerVerb::Status | PowerVerb::Identify) {
+            return Err(LunaError::invalid(format!(
+                "power: --pxe sets the next boot and cannot go with {}; use it alone ('luna node power NODES --pxe') or with on, off, reset or cycle",
+                serde_json::to_value(req.action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )));
+        }
+        Ok(PowerOp {
+            verb: req.action,
+            identify_off: req.off,
+            pxe: req.pxe || req.action == PowerVerb::Pxe,
+        })
     }
 }
 
@@ -56,13 +95,20 @@ pub struct PowerRequest {
     /// Nodes handled at once (default 64).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// With `identify`: switch the light off instead of on.
+    #[serde(default)]
+    pub off: bool,
+    /// Set the next boot to the network before the action (alone: action `pxe`).
+    #[serde(default)]
+    pub pxe: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PowerResult {
     pub node: String,
     pub ok: bool,
-    /// `on` or `off` after the action.
+    /// `on` or `off` after a power action, `identify on|off` after identify, and
+    /// `next boot: network` after pxe (appended in parentheses when combined with an action).
     pub state: Option<String>,
     pub error: Option<String>,
     pub plugin: Option<String>,
@@ -91,6 +137,7 @@ struct Job {
 impl Luna {
     pub async fn node_power(&self, req: PowerRequest) -> Result<PowerReport> {
         let started = Instant::now();
+        let op = PowerOp::of(&req)?;
         let nodes = self.power_targets(&req).await?;
         let concurrency = req
             .concurrency
@@ -120,7 +167,7 @@ impl Luna {
             let (luna, permits) = (self.clone(), permits.clone());
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                luna.power_one(job, req.action).await
+                luna.power_one(job, op).await
             });
         }
         while let Some(r) = tasks.join_next().await {
@@ -229,7 +276,7 @@ impl Luna {
         })
     }
 
-    async fn power_one(&self, job: Job, verb: PowerVerb) -> PowerResult {
+    async fn power_one(&self, job: Job, op: PowerOp) -> PowerResult {
         let started = Instant::now();
         let bmc = job
             .context
@@ -242,13 +289,7 @@ impl Luna {
             });
         let outcome = async {
             let plugin = self.plugin(&job.plugin).await.map_err(|e| e.message)?;
-            match tokio::time::timeout(
-                NODE_TIMEOUT,
-                self.plugin_runtime()
-                    .power(&plugin, &job.context, verb.action(), &job.config),
-            )
-            .await
-            {
+            match tokio::time::timeout(NODE_TIMEOUT, self.power_call(&plugin, &job, op)).await {
                 Err(_) => Err(format!(
                     "the BMC did not answer within {} s",
                     NODE_TIMEOUT.as_secs()
@@ -258,17 +299,7 @@ impl Luna {
         }
         .await;
         let (ok, state, error) = match outcome {
-            Ok(s) => (
-                true,
-                Some(
-                    match s {
-                        luna_proto::plugin::PowerState::On => "on",
-                        luna_proto::plugin::PowerState::Off => "off",
-                    }
-                    .to_string(),
-                ),
-                None,
-            ),
+            Ok(state) => (true, Some(state), None),
             Err(e) => (false, None, Some(scrub(&e, &job.password))),
         };
         PowerResult {
@@ -280,6 +311,41 @@ impl Luna {
             bmc,
             ms: started.elapsed().as_millis() as u64,
         }
+    }
+
+    /// One node's plugin calls for `op`; returns the text of the state column. The next boot is
+    /// set first, so a failed override never power-cycles a node into the wrong boot.
+    async fn power_call(
+        &self,
+        plugin: &luna_plugin_host::Plugin,
+        job: &Job,
+        op: PowerOp,
+    ) -> std::result::Result<String, luna_plugin_host::PluginError> {
+        let rt = self.plugin_runtime();
+        let (ctx, config) = (&job.context, &job.config);
+        if op.pxe {
+            rt.set_next_boot(plugin, ctx, BootDevice::Network, config)
+                .await?;
+        }
+        const PXE: &str = "next boot: network";
+        let Some(action) = op.verb.action() else {
+            return Ok(match op.verb {
+                PowerVerb::Identify => {
+                    rt.identify(plugin, ctx, !op.identify_off, config).await?;
+                    format!("identify {}", if op.identify_off { "off" } else { "on" })
+                }
+                _ => PXE.to_string(),
+            });
+        };
+        let state = match rt.power(plugin, ctx, action, config).await? {
+            luna_proto::plugin::PowerState::On => "on",
+            luna_proto::plugin::PowerState::Off => "off",
+        };
+        Ok(if op.pxe {
+            format!("{state} ({PXE})")
+        } else {
+            state.to_string()
+        })
     }
 }
 

@@ -3,20 +3,15 @@
 //! first-party WASM plugins built once per test binary.
 #![allow(dead_code)]
 
-use std::os::unix::fs::PermissionsExt;
+// The simulators themselves live with `luna bench power|switches`; tests get panicking wrappers.
+#[path = "../../src/simulators.rs"]
+mod simulators;
+
+pub use simulators::Proc;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Kills the process when the test ends, however it ends.
-pub struct Proc(pub Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,6 +43,8 @@ pub fn wasm(package: &str) -> PathBuf {
                 "ipmi-power",
                 "-p",
                 "redfish-power",
+                "-p",
+                "power-v01",
             ])
             .env("CARGO_TARGET_DIR", &target)
             .status()
@@ -61,36 +58,12 @@ pub fn wasm(package: &str) -> PathBuf {
     dir.join(format!("{}.wasm", package.replace('-', "_")))
 }
 
-fn tool(env: &str, name: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env) {
-        return p.into();
-    }
-    let venv = PathBuf::from(std::env::var("HOME").unwrap_or_default())
-        .join(".cache/luna-pyenv/bin")
-        .join(name);
-    if venv.exists() {
-        return venv;
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .map(|d| d.join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{name} not found: run scripts/test.sh's setup (or set {env})"))
-}
-
 pub fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    simulators::free_udp_port().unwrap()
 }
 
 pub fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    simulators::free_tcp_port().unwrap()
 }
 
 /// Polls `f` until it returns `Some`, panicking with `what` after `limit`.
@@ -106,127 +79,82 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>
     }
 }
 
-/// snmpsim answering on every `endpoint` ("127.0.1.1:16161"); the community selects the data
-/// file `DIR/data/<community>.snmprec`, which may be edited while it runs.
+/// snmpsim answering on every `endpoint`; see [`simulators::snmpsim`].
 pub fn snmpsim(dir: &Path, endpoints: &[String]) -> Proc {
-    let mut cmd = Command::new(tool("LUNA_SNMPSIM", "snmpsim-command-responder"));
-    cmd.arg(format!("--data-dir={}", dir.join("data").display()))
-        .arg(format!("--cache-dir={}", dir.join("cache").display()))
-        .args(["--process-user=root", "--process-group=root"]);
-    for e in endpoints {
-        cmd.arg(format!("--agent-udpv4-endpoint={e}"));
-    }
-    Proc(
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start snmpsim"),
-    )
+    simulators::snmpsim(dir, endpoints).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The records of a 48-port access switch with two 10G uplinks (bridge ports 49, 50):
-/// dot1dBasePortIfIndex, ifName, and one MAC per listed port in both dot1dTpFdbPort and
-/// dot1qTpFdbPort (VLAN 1). `macs` is (bridge port, MAC).
+/// The snmprec records of a 48-port switch; see [`simulators::switch_records`].
 pub fn switch_records(name: &str, macs: &[(u32, String)]) -> String {
-    let mut lines = vec![format!("1.3.6.1.2.1.1.5.0|4|{name}")];
-    for p in 1..=50u32 {
-        lines.push(format!("1.3.6.1.2.1.17.1.4.1.2.{p}|2|{}", 10000 + p));
-    }
-    let mut fdb: Vec<(String, u32)> = macs.iter().map(|(p, m)| (oid_of(m), *p)).collect();
-    fdb.sort();
-    for (oid, p) in &fdb {
-        lines.push(format!("1.3.6.1.2.1.17.4.3.1.2.{oid}|2|{p}"));
-    }
-    for (oid, p) in &fdb {
-        lines.push(format!("1.3.6.1.2.1.17.7.1.2.2.1.2.1.{oid}|2|{p}"));
-    }
-    for p in 1..=50u32 {
-        let n = if p <= 48 {
-            format!("Gi1/0/{p}")
-        } else {
-            format!("Te1/1/{}", p - 48)
-        };
-        lines.push(format!("1.3.6.1.2.1.31.1.1.1.1.{}|4|{n}", 10000 + p));
-    }
-    // snmpsim wants the records in OID order.
-    lines.sort_by_key(|l| {
-        l.split('|')
-            .next()
-            .unwrap()
-            .split('.')
-            .map(|x| x.parse::<u64>().unwrap())
-            .collect::<Vec<_>>()
-    });
-    lines.join("\n") + "\n"
+    simulators::switch_records(name, macs)
 }
 
-fn oid_of(mac: &str) -> String {
-    mac.split(':')
-        .map(|h| u8::from_str_radix(h, 16).unwrap().to_string())
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// An ipmi_sim BMC (lanplus, user admin/secret) on `addr:port`; its chassis-control script keeps
-/// the power state in `DIR/power`.
+/// An ipmi_sim BMC on `addr:port`; see [`simulators::ipmi_sim`] for the state files it keeps.
 pub fn ipmi_sim(dir: &Path, addr: &str, port: u16) -> Proc {
-    std::fs::create_dir_all(dir.join("state")).unwrap();
-    let state = dir.join("power");
-    let script = dir.join("chassis");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nwhile [ $# -gt 0 ] && [ \"$1\" != get ] && [ \"$1\" != set ]; do shift; done\n\
-             op=$1; shift\n\
-             if [ \"$op\" = get ]; then\n  for item in \"$@\"; do\n    case $item in\n      power) echo \"power:$(cat {s} 2>/dev/null || echo 0)\";;\n      boot) echo \"boot:default\";;\n    esac\n  done\n\
-             else\n  while [ $# -gt 1 ]; do\n    case $1 in power) echo \"$2\" > {s};; esac\n    shift 2\n  done\nfi\n",
-            s = state.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::write(
-        dir.join("lan.conf"),
-        format!(
-            "name \"luna-test\"\nset_working_mc 0x20\n  startlan 1\n    addr {addr} {port}\n    priv_limit admin\n\
-             \x20   allowed_auths_callback none md2 md5 straight\n    allowed_auths_user none md2 md5 straight\n\
-             \x20   allowed_auths_operator none md2 md5 straight\n    allowed_auths_admin none md2 md5 straight\n\
-             \x20   guid a123456789abcdefa123456789abcdef\n  endlan\n  chassis_control \"{}\"\n\
-             \x20 user 2 true \"admin\" \"secret\" admin 10 none md2 md5 straight\n",
-            script.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("sim.emu"),
-        "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n",
-    )
-    .unwrap();
-    Proc(
-        Command::new("ipmi_sim")
-            .arg("-c")
-            .arg(dir.join("lan.conf"))
-            .arg("-f")
-            .arg(dir.join("sim.emu"))
-            .arg("-s")
-            .arg(dir.join("state"))
-            .arg("-n")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ipmi_sim (apt-get install openipmi)"),
-    )
+    ipmi_sim_with(dir, addr, port, "")
+}
+
+/// [`ipmi_sim`] whose chassis script also runs `on_power` (shell, `$2` is "1" or "0") after each
+/// power change: tests use it to start and stop a VM.
+pub fn ipmi_sim_with(dir: &Path, addr: &str, port: u16, on_power: &str) -> Proc {
+    simulators::ipmi_sim(dir, addr, port, on_power).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A Redfish BMC (sushy-emulator, fake driver) on `addr:port`, plain HTTP.
 pub fn sushy(addr: &str, port: u16) -> Proc {
-    Proc(
-        Command::new(tool("LUNA_SUSHY", "sushy-emulator"))
-            .args(["--fake", "-i", addr, "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sushy-emulator"),
-    )
+    simulators::sushy(addr, port).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `ipmitool chassis bootparam get 5` (boot flags) of an ipmi_sim BMC: what the BMC itself
+/// reports about the next boot ("Force PXE", "Options apply to only next boot").
+pub fn ipmi_boot_flags(addr: &str, port: u16) -> String {
+    let out = Command::new("ipmitool")
+        .args([
+            "-I",
+            "lanplus",
+            "-C",
+            "3",
+            "-H",
+            addr,
+            "-p",
+            &port.to_string(),
+        ])
+        .args([
+            "-U",
+            "admin",
+            "-P",
+            "secret",
+            "chassis",
+            "bootparam",
+            "get",
+            "5",
+        ])
+        .output()
+        .expect("run ipmitool");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The first system resource of a sushy-emulator BMC, read through its own Redfish API.
+pub fn redfish_system(addr: &str, port: u16) -> serde_json::Value {
+    let base = format!("http://{addr}:{port}");
+    let get = |url: String| async move {
+        reqwest::get(url)
+            .await
+            .expect("reach sushy-emulator")
+            .json::<serde_json::Value>()
+            .await
+            .expect("a JSON answer from sushy-emulator")
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let list = get(format!("{base}/redfish/v1/Systems")).await;
+            let path = list["Members"][0]["@odata.id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            get(format!("{base}{path}")).await
+        })
 }

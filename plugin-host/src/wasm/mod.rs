@@ -4,19 +4,22 @@
 pub mod bindings;
 mod cache;
 pub(crate) mod convert;
+mod guest;
 pub(crate) mod state;
+mod state_v0_2;
 
 use crate::error::{PluginError, Result};
-use bindings::{bmc_hook, discovery_hook, partition_hook, post_install_hook, power_hook};
+use guest::HookExports;
+pub use guest::{Contract, HookGuest};
 use luna_proto::plugin::Hook;
 use state::CallState;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 /// Contract versions this host runs. A 0.2 host keeps 0.1 here and adds its own (wit/README.md).
-pub const SUPPORTED_VERSIONS: &[&str] = &["0.1"];
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.1", "0.2"];
 
 /// Instances that may exist at once. Instances come from a pre-allocated pool (instantiation in
 /// microseconds instead of mapping fresh memory per call); calls beyond this wait for a slot.
@@ -24,7 +27,7 @@ pub const CONCURRENT_CALLS: u32 = 32;
 
 pub struct WasmEngine {
     engine: Engine,
-    linkers: HashMap<Hook, Linker<CallState>>,
+    linkers: HashMap<(Contract, Hook), Linker<CallState>>,
     cache: cache::ComponentCache,
     slots: Slots,
 }
@@ -60,26 +63,9 @@ impl Drop for Slot<'_> {
 pub struct WasmPlugin {
     pub hook: Hook,
     pub version: String,
+    pub contract: Contract,
     pre: InstancePre<CallState>,
     exports: HookExports,
-}
-
-#[derive(Clone)]
-enum HookExports {
-    Partition(partition_hook::GuestIndices),
-    PostInstall(post_install_hook::GuestIndices),
-    BmcSetup(bmc_hook::GuestIndices),
-    SwitchDiscovery(discovery_hook::GuestIndices),
-    Power(power_hook::GuestIndices),
-}
-
-/// The loaded export of one hook, for one instance.
-pub enum HookGuest {
-    Partition(partition_hook::Guest),
-    PostInstall(post_install_hook::Guest),
-    BmcSetup(bmc_hook::Guest),
-    SwitchDiscovery(discovery_hook::Guest),
-    Power(power_hook::Guest),
 }
 
 fn interface_of(hook: Hook) -> &'static str {
@@ -108,8 +94,10 @@ impl WasmEngine {
         let engine = Engine::new(&config)
             .map_err(|e| PluginError::Runtime(format!("cannot start wasmtime: {e}")))?;
         let mut linkers = HashMap::new();
-        for hook in Hook::ALL {
-            linkers.insert(hook, world_linker(&engine, hook)?);
+        for contract in Contract::ALL {
+            for hook in Hook::ALL {
+                linkers.insert((contract, hook), world_linker(&engine, contract, hook)?);
+            }
         }
         let cache = cache::ComponentCache::new(&engine, cache_dir);
         Ok(WasmEngine {
@@ -129,8 +117,8 @@ impl WasmEngine {
         let component = self
             .cache
             .get_or_compile(&self.engine, sha256, bytes, file)?;
-        let (hook, version) = self.detect_hook(file, &component)?;
-        let linker = &self.linkers[&hook];
+        let (hook, version, contract) = self.detect_hook(file, &component)?;
+        let linker = &self.linkers[&(contract, hook)];
         let pre = linker.instantiate_pre(&component).map_err(|e| PluginError::Invalid {
             file: file.into(),
             reason: format!(
@@ -145,7 +133,7 @@ impl WasmEngine {
                 }
             ),
         })?;
-        let exports = HookExports::new(hook, &pre).map_err(|e| PluginError::Invalid {
+        let exports = HookExports::new(hook, contract, &pre).map_err(|e| PluginError::Invalid {
             file: file.into(),
             reason: format!(
                 "its {} export does not match luna:provision@{version}: {}",
@@ -156,12 +144,13 @@ impl WasmEngine {
         Ok(WasmPlugin {
             hook,
             version,
+            contract,
             pre,
             exports,
         })
     }
 
-    fn detect_hook(&self, file: &str, component: &Component) -> Result<(Hook, String)> {
+    fn detect_hook(&self, file: &str, component: &Component) -> Result<(Hook, String, Contract)> {
         let ty = component.component_type();
         let mut found = Vec::new();
         let mut names = Vec::new();
@@ -176,21 +165,16 @@ impl WasmEngine {
             }
         }
         match found.as_slice() {
-            [(hook, version)] => {
-                if !SUPPORTED_VERSIONS
-                    .iter()
-                    .any(|v| version == v || version.starts_with(&format!("{v}.")))
-                {
-                    return Err(PluginError::Invalid {
-                        file: file.into(),
-                        reason: format!(
-                            "it was built against luna:provision@{version}, this host runs {}; rebuild it with a matching luna-sdk",
-                            SUPPORTED_VERSIONS.join(", ")
-                        ),
-                    });
-                }
-                Ok((*hook, version.clone()))
-            }
+            [(hook, version)] => match Contract::of_version(version) {
+                Some(contract) => Ok((*hook, version.clone(), contract)),
+                None => Err(PluginError::Invalid {
+                    file: file.into(),
+                    reason: format!(
+                        "it was built against luna:provision@{version}, this host runs {}; rebuild it with a matching luna-sdk",
+                        SUPPORTED_VERSIONS.join(", ")
+                    ),
+                }),
+            },
             [] => Err(PluginError::Invalid {
                 file: file.into(),
                 reason: format!(
@@ -279,53 +263,45 @@ fn root_message(err: &wasmtime::Error) -> String {
         .unwrap_or_else(|| err.to_string())
 }
 
-fn world_linker(engine: &Engine, hook: Hook) -> Result<Linker<CallState>> {
-    use bindings::{config, http, ipmi, log, snmp};
+fn world_linker(engine: &Engine, contract: Contract, hook: Hook) -> Result<Linker<CallState>> {
     let mut linker = Linker::new(engine);
     let link = |r: wasmtime::Result<()>| {
-        r.map_err(|e| PluginError::Runtime(format!("linking world {}: {e}", hook.world())))
+        r.map_err(|e| {
+            PluginError::Runtime(format!(
+                "linking world {} of luna:provision@{}: {e}",
+                hook.world(),
+                contract.as_str()
+            ))
+        })
     };
     // Rust's std for wasm32-wasip2 imports WASI; the context given per call is empty.
     link(wasmtime_wasi::p2::add_to_linker_sync(&mut linker))?;
-    link(log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
-    link(config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
-    match hook {
-        Hook::SwitchDiscovery => link(snmp::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?,
-        Hook::Power => {
-            link(ipmi::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
-            link(http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+    let (snmp, power) = (hook == Hook::SwitchDiscovery, hook == Hook::Power);
+    match contract {
+        Contract::V0_1 => {
+            use bindings::v0_1::luna::provision::{config, http, ipmi, log, snmp};
+            link(log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            link(config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            if snmp {
+                link(snmp::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            }
+            if power {
+                link(ipmi::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+                link(http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            }
         }
-        Hook::Partition | Hook::PostInstall | Hook::BmcSetup => {}
+        Contract::V0_2 => {
+            use bindings::v0_2::luna::provision::{config, http, ipmi, log, snmp};
+            link(log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            link(config::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            if snmp {
+                link(snmp::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            }
+            if power {
+                link(ipmi::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+                link(http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))?;
+            }
+        }
     }
     Ok(linker)
-}
-
-impl HookExports {
-    fn new(hook: Hook, pre: &InstancePre<CallState>) -> wasmtime::Result<Self> {
-        Ok(match hook {
-            Hook::Partition => HookExports::Partition(partition_hook::GuestIndices::new(pre)?),
-            Hook::PostInstall => {
-                HookExports::PostInstall(post_install_hook::GuestIndices::new(pre)?)
-            }
-            Hook::BmcSetup => HookExports::BmcSetup(bmc_hook::GuestIndices::new(pre)?),
-            Hook::SwitchDiscovery => {
-                HookExports::SwitchDiscovery(discovery_hook::GuestIndices::new(pre)?)
-            }
-            Hook::Power => HookExports::Power(power_hook::GuestIndices::new(pre)?),
-        })
-    }
-
-    fn load(
-        &self,
-        store: &mut Store<CallState>,
-        instance: &Instance,
-    ) -> wasmtime::Result<HookGuest> {
-        Ok(match self {
-            HookExports::Partition(i) => HookGuest::Partition(i.load(store, instance)?),
-            HookExports::PostInstall(i) => HookGuest::PostInstall(i.load(store, instance)?),
-            HookExports::BmcSetup(i) => HookGuest::BmcSetup(i.load(store, instance)?),
-            HookExports::SwitchDiscovery(i) => HookGuest::SwitchDiscovery(i.load(store, instance)?),
-            HookExports::Power(i) => HookGuest::Power(i.load(store, instance)?),
-        })
-    }
 }

@@ -18,6 +18,7 @@ pub const WASM_PACKAGES: &[&str] = &[
     "ipmi-power",
     "redfish-power",
     "sandbox-probe",
+    "power-v01",
     "acme-hwraid",
 ];
 

@@ -1,9 +1,10 @@
-//! `ipmi-power`: power status/on/off/cycle/reset through the host's IPMI capability
+//! `ipmi-power`: power status/on/off/cycle/reset, the identify light (`chassis identify`) and a
+//! one-time network boot (`chassis bootdev pxe`) through the host's IPMI capability
 //! (`ipmitool -I lanplus -C 3` towards the node's BMC; the host adds address and credentials).
 //!
 //! Configuration (optional): `{"soft_off": false}` (off = ACPI soft shutdown instead of hard off).
 
-use luna_sdk::{Node, Power, PowerAction, PowerState};
+use luna_sdk::{BootDevice, Node, Power, PowerAction, PowerState};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -23,6 +24,20 @@ pub fn command(action: PowerAction, config: &Config) -> Vec<&'static str> {
         PowerAction::Reset => "reset",
     };
     vec!["chassis", "power", verb]
+}
+
+/// ipmitool's identify command: `force` keeps the light on until told otherwise (the default
+/// interval would turn it off after 15 s); `0` turns it off.
+pub fn identify_command(on: bool) -> Vec<&'static str> {
+    vec!["chassis", "identify", if on { "force" } else { "0" }]
+}
+
+/// ipmitool's one-time boot device command (without `options=persistent` it applies once).
+pub fn bootdev_command(device: BootDevice) -> Vec<&'static str> {
+    let device = match device {
+        BootDevice::Network => "pxe",
+    };
+    vec!["chassis", "bootdev", device]
 }
 
 /// "Chassis Power is on" → On.
@@ -50,18 +65,7 @@ impl Power for IpmiPower {
 
     fn power(node: Node, action: PowerAction) -> Result<PowerState, String> {
         let config: Config = luna_sdk::config()?;
-        let address = node
-            .bmc
-            .as_ref()
-            .and_then(|b| b.address.clone())
-            .ok_or_else(|| format!("ipmi-power: node {} has no BMC address", node.name))?;
-        let address = address.split('/').next().unwrap_or_default().to_string();
-        let run = |args: Vec<&str>| {
-            luna_sdk::ipmi::run(
-                &address,
-                &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            )
-        };
+        let run = |args: Vec<&str>| run(&node, args);
         if action != PowerAction::Status {
             run(command(action, &config))?;
         }
@@ -71,6 +75,28 @@ impl Power for IpmiPower {
             _ => parse_status(&run(command(PowerAction::Status, &config))?),
         }
     }
+
+    fn identify(node: Node, on: bool) -> Result<(), String> {
+        run(&node, identify_command(on)).map(drop)
+    }
+
+    fn set_next_boot(node: Node, device: BootDevice) -> Result<(), String> {
+        run(&node, bootdev_command(device)).map(drop)
+    }
+}
+
+/// Runs one ipmitool command against the node's BMC.
+fn run(node: &Node, args: Vec<&str>) -> Result<String, String> {
+    let address = node
+        .bmc
+        .as_ref()
+        .and_then(|b| b.address.clone())
+        .ok_or_else(|| format!("ipmi-power: node {} has no BMC address", node.name))?;
+    let address = address.split('/').next().unwrap_or_default();
+    luna_sdk::ipmi::run(
+        address,
+        &args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    )
 }
 
 luna_sdk::export_plugin!(IpmiPower: Power);
@@ -90,6 +116,16 @@ mod tests {
             PowerState::Off
         );
         assert!(parse_status("Error: Unable to establish IPMI v2 / RMCP+ session").is_err());
+    }
+
+    #[test]
+    fn identify_and_bootdev_commands() {
+        assert_eq!(identify_command(true), ["chassis", "identify", "force"]);
+        assert_eq!(identify_command(false), ["chassis", "identify", "0"]);
+        assert_eq!(
+            bootdev_command(BootDevice::Network),
+            ["chassis", "bootdev", "pxe"]
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `redfish-power`: power status/on/off/cycle/reset through Redfish
-//! (`/redfish/v1/Systems/{id}` PowerState and `Actions/ComputerSystem.Reset`) using the host's
-//! HTTP capability towards the node's BMC (the host adds basic auth).
+//! (`/redfish/v1/Systems/{id}` PowerState and `Actions/ComputerSystem.Reset`), the identify light
+//! (`LocationIndicatorActive` or `IndicatorLED`) and a one-time network boot (`Boot` override
+//! `Pxe`, `Once`), using the host's HTTP capability towards the node's BMC (it adds basic auth).
 //!
 //! Configuration (optional): `{"scheme": "https", "system": "<id>"}`; without `system`, the first
 //! member of /redfish/v1/Systems is used.
 
 use luna_sdk::http::{self, Request};
-use luna_sdk::{Node, Power, PowerAction, PowerState};
+use luna_sdk::{BootDevice, Node, Power, PowerAction, PowerState};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,15 +79,14 @@ fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String>
     Ok(response.body)
 }
 
-pub struct RedfishPower;
+/// The Redfish system resource of the node's BMC, e.g. `https://10.0.0.5/redfish/v1/Systems/1`.
+pub struct System {
+    url: String,
+}
 
-impl Power for RedfishPower {
-    fn validate_config() -> Result<(), String> {
-        luna_sdk::config::<Config>()?.check()
-    }
-
-    fn power(node: Node, action: PowerAction) -> Result<PowerState, String> {
-        let config: Config = luna_sdk::config()?;
+impl System {
+    /// Resolves the system: `system` from the configuration, or the first member of Systems.
+    fn of(node: &Node, config: &Config) -> Result<System, String> {
         config.check()?;
         let bmc = node
             .bmc
@@ -118,11 +118,58 @@ impl Power for RedfishPower {
                     .to_string()
             }
         };
+        Ok(System {
+            url: format!("{base}{system_path}"),
+        })
+    }
+
+    fn get(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&call("GET", &self.url, None)?)
+            .map_err(|e| format!("redfish-power: system resource is not JSON: {e}"))
+    }
+
+    fn patch(&self, body: serde_json::Value) -> Result<(), String> {
+        call("PATCH", &self.url, Some(body.to_string())).map(drop)
+    }
+}
+
+/// The PATCH body that switches the identify light, for the property the system has:
+/// `LocationIndicatorActive` (Redfish 2020.3+) or the older `IndicatorLED`.
+pub fn identify_patch(system: &serde_json::Value, on: bool) -> Result<serde_json::Value, String> {
+    if system.get("LocationIndicatorActive").is_some() {
+        return Ok(serde_json::json!({ "LocationIndicatorActive": on }));
+    }
+    if system.get("IndicatorLED").is_some() {
+        let led = if on { "Blinking" } else { "Off" };
+        return Ok(serde_json::json!({ "IndicatorLED": led }));
+    }
+    Err("redfish-power: the system has neither LocationIndicatorActive nor IndicatorLED".into())
+}
+
+/// The PATCH body for a one-time boot override.
+pub fn next_boot_patch(device: BootDevice) -> serde_json::Value {
+    let target = match device {
+        BootDevice::Network => "Pxe",
+    };
+    serde_json::json!({
+        "Boot": { "BootSourceOverrideTarget": target, "BootSourceOverrideEnabled": "Once" }
+    })
+}
+
+pub struct RedfishPower;
+
+impl Power for RedfishPower {
+    fn validate_config() -> Result<(), String> {
+        luna_sdk::config::<Config>()?.check()
+    }
+
+    fn power(node: Node, action: PowerAction) -> Result<PowerState, String> {
+        let system = System::of(&node, &luna_sdk::config()?)?;
         if let Some(reset) = reset_type(action) {
             let body = serde_json::json!({ "ResetType": reset }).to_string();
             call(
                 "POST",
-                &format!("{base}{system_path}/Actions/ComputerSystem.Reset"),
+                &format!("{}/Actions/ComputerSystem.Reset", system.url),
                 Some(body),
             )?;
             // BMCs apply resets asynchronously: report the state the action leads to.
@@ -132,7 +179,17 @@ impl Power for RedfishPower {
                 PowerState::On
             });
         }
-        parse_power_state(&call("GET", &format!("{base}{system_path}"), None)?)
+        parse_power_state(&call("GET", &system.url, None)?)
+    }
+
+    fn identify(node: Node, on: bool) -> Result<(), String> {
+        let system = System::of(&node, &luna_sdk::config()?)?;
+        system.patch(identify_patch(&system.get()?, on)?)
+    }
+
+    fn set_next_boot(node: Node, device: BootDevice) -> Result<(), String> {
+        let system = System::of(&node, &luna_sdk::config()?)?;
+        system.patch(next_boot_patch(device))
     }
 }
 
@@ -153,6 +210,29 @@ mod tests {
             PowerState::Off
         );
         assert!(parse_power_state("{}").is_err());
+    }
+
+    #[test]
+    fn identify_uses_the_property_the_system_has() {
+        let new = serde_json::json!({"LocationIndicatorActive": false, "IndicatorLED": "Off"});
+        assert_eq!(
+            identify_patch(&new, true).unwrap(),
+            serde_json::json!({"LocationIndicatorActive": true})
+        );
+        let old = serde_json::json!({"IndicatorLED": "Lit"});
+        assert_eq!(
+            identify_patch(&old, false).unwrap(),
+            serde_json::json!({"IndicatorLED": "Off"})
+        );
+        assert!(identify_patch(&serde_json::json!({}), true).is_err());
+    }
+
+    #[test]
+    fn next_boot_is_a_one_time_pxe_override() {
+        assert_eq!(
+            next_boot_patch(BootDevice::Network)["Boot"],
+            serde_json::json!({"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"})
+        );
     }
 
     #[test]
