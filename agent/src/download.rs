@@ -48,6 +48,9 @@ pub struct ImageDownload {
     handle: Arc<ManagedTorrent>,
     info_hash: InfoHash,
     data_file: PathBuf,
+    /// The trackers to tell when this node leaves, and the port it announced there.
+    trackers: Vec<String>,
+    announced_port: u16,
 }
 
 async fn fetch_torrent(url: &str) -> anyhow::Result<Vec<u8>> {
@@ -81,6 +84,7 @@ impl ImageDownload {
     /// `work_dir` from an interrupted run is checked and kept.
     pub async fn start(opts: DownloadOptions) -> anyhow::Result<Self> {
         let torrent = fetch_torrent(&opts.torrent_url).await?;
+        let trackers = crate::leave::http_trackers(&torrent);
         // librqbit does not announce a port for loopback listeners, and cannot report the
         // port it got for port 0 before announcing: pick the port here and announce it.
         let listen = if opts.listen.port() == 0 {
@@ -170,6 +174,8 @@ impl ImageDownload {
             session,
             handle,
             info_hash: got,
+            trackers,
+            announced_port: listen.port(),
         })
     }
 
@@ -242,10 +248,22 @@ impl ImageDownload {
     /// Stops seeding and closes the session. The downloaded file stays.
     pub async fn stop(self) {
         self.waker.abort();
+        let stats = self.handle.stats();
         let _ = self
             .session
             .delete(self.handle.info_hash().into(), false)
             .await;
+        // After the delete, so librqbit's own announce loop cannot re-add us.
+        crate::leave::Departure {
+            trackers: self.trackers.clone(),
+            info_hash: self.info_hash,
+            port: self.announced_port,
+            uploaded: stats.uploaded_bytes,
+            downloaded: stats.progress_bytes,
+            left: stats.total_bytes.saturating_sub(stats.progress_bytes),
+        }
+        .announce()
+        .await;
         // The torrent is gone (no more seeding, files closed); ending the session's own tasks
         // needs no grace period, and `Session::stop` would sleep a full second for one.
         self.session.cancellation_token().cancel();

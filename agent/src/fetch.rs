@@ -33,6 +33,11 @@ pub struct FetchOptions {
     /// Unpack into `out_dir` (the install); `false` only downloads and verifies the packed
     /// image into `out_dir` (benchmarks, pre-staging).
     pub unpack: bool,
+    /// Keep seeding this long after the image is verified (and unpacked), before leaving the
+    /// swarm. An install seeds while it partitions, unpacks and runs its post-install steps;
+    /// a download-only benchmark node has none of those and would otherwise leave at once,
+    /// taking its pieces away from the nodes still downloading.
+    pub seed_after: Duration,
 }
 
 impl FetchOptions {
@@ -54,6 +59,7 @@ impl FetchOptions {
             announce_interval: Duration::from_secs(5),
             request_window: crate::download::REQUEST_WINDOW,
             unpack: true,
+            seed_after: Duration::ZERO,
         }
     }
 }
@@ -122,6 +128,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         .send(&download.progress(DownloadPhase::Verified))
         .await;
     if !opts.unpack {
+        tokio::time::sleep(opts.seed_after).await;
         let done = download.progress(DownloadPhase::Done);
         download.stop().await;
         reporter.send(&done).await;
@@ -143,6 +150,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         .await
         .context("the unpack task failed")??;
     let unpack_seconds = unpack_started.elapsed().as_secs_f64();
+    tokio::time::sleep(opts.seed_after).await;
     let done = download.progress(DownloadPhase::Done);
     download.stop().await;
     reporter.send(&done).await;

@@ -5,6 +5,7 @@ pub mod boot;
 pub mod download;
 pub mod fetch;
 pub mod fronts;
+pub mod leave;
 pub mod report;
 pub mod waker;
 

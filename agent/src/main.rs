@@ -52,6 +52,9 @@ enum Command {
         /// Only download and verify the packed image into OUT; do not unpack it.
         #[arg(long)]
         download_only: bool,
+        /// Keep seeding this many seconds after the image is verified (and unpacked).
+        #[arg(long, default_value_t = 0.0)]
+        seed_after: f64,
     },
     /// Install this node (or, in service mode, post its inventory): the initramfs's worker.
     Boot(BootArgs),
@@ -177,8 +180,28 @@ fn seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
         .ok_or_else(|| anyhow::anyhow!("--{name} must be a positive number of seconds, got {s}"))
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // `fetch` is one network-bound download: a single-threaded runtime does it without the
+    // cross-thread wake-ups a worker pool costs, which dominate when many nodes share a few
+    // cores (the swarm benchmark runs 64 agents on 2). librqbit then does its disk and hash
+    // work inline instead of through block_in_place.
+    let runtime = match cli.command {
+        Command::Fetch { .. } => tokio::runtime::Builder::new_current_thread(),
+        Command::Boot(_) => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build();
+    match runtime {
+        Ok(rt) => rt.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("luna-agent: starting the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LUNA_LOG")
@@ -186,7 +209,6 @@ async fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Boot(a) => {
             return match boot(a).await {
@@ -209,31 +231,35 @@ async fn main() -> std::process::ExitCode {
             announce_every,
             download_only,
             request_window,
-        } => {
-            async {
-                let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
-                opts.work_dir = work_dir;
-                opts.report_url = report_url;
-                opts.listen = listen;
-                opts.report_interval = seconds("report-every", report_every)?;
-                opts.announce_interval = seconds("announce-every", announce_every)?;
-                opts.unpack = !download_only;
-                anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
-                opts.request_window = request_window;
-                let outcome = fetch(opts).await?;
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "bytes": outcome.bytes,
-                        "download_seconds": outcome.download_seconds,
-                        "unpack_seconds": outcome.unpack_seconds,
-                        "entries": outcome.entries,
-                    })
-                );
-                anyhow::Ok(())
-            }
-            .await
+            seed_after,
+        } => async {
+            let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
+            opts.work_dir = work_dir;
+            opts.report_url = report_url;
+            opts.listen = listen;
+            opts.report_interval = seconds("report-every", report_every)?;
+            opts.announce_interval = seconds("announce-every", announce_every)?;
+            opts.unpack = !download_only;
+            opts.seed_after = Duration::try_from_secs_f64(seed_after).map_err(|_| {
+                anyhow::anyhow!(
+                    "--seed-after must be zero or a positive number of seconds, got {seed_after}"
+                )
+            })?;
+            anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
+            opts.request_window = request_window;
+            let outcome = fetch(opts).await?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bytes": outcome.bytes,
+                    "download_seconds": outcome.download_seconds,
+                    "unpack_seconds": outcome.unpack_seconds,
+                    "entries": outcome.entries,
+                })
+            );
+            anyhow::Ok(())
         }
+        .await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

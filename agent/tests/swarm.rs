@@ -63,6 +63,13 @@ async fn four_agents_download_from_the_host_and_each_other() {
     let counts = host.tracker.peer_counts(&packed.info_hash).unwrap();
     assert_eq!(counts.downloading + counts.seeding, 4, "{counts:?}");
     wait_all(&mut agents, Duration::from_secs(120)).await;
+    // Each agent announced `stopped` when it stopped seeding: none is counted any more.
+    let counts = host.tracker.peer_counts(&packed.info_hash).unwrap();
+    assert_eq!(
+        counts.downloading + counts.seeding,
+        0,
+        "finished agents are still counted: {counts:?}"
+    );
     for a in &agents {
         assert_same_tree(&src, &a.out);
     }

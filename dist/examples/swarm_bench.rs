@@ -2,7 +2,7 @@
 //! built `luna-agent`):
 //! `cargo run -p luna-dist --example swarm_bench -- --agent PATH [--nodes 1,8] [--image-mb S]
 //!  [--link-mbit B] [--modes torrent,http] [--symmetric|--download-only-shaping] [--no-super-seed]
-//!  [--request-window W] [--json]`
+//!  [--request-window W] [--leave-when-done] [--json]`
 
 use std::path::PathBuf;
 
@@ -41,6 +41,7 @@ fn parse() -> anyhow::Result<(SwarmBenchOptions, bool)> {
             "--download-only-shaping" => opts.shape_node_upload = false,
             "--no-super-seed" => opts.super_seed = false,
             "--request-window" => opts.request_window = Some(value()?.parse()?),
+            "--leave-when-done" => opts.seed_until_all_done = false,
             "--json" => json = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
@@ -53,8 +54,17 @@ async fn main() -> anyhow::Result<()> {
     let (opts, json) = parse()?;
     if !json {
         println!(
-            "{:>6} {:>8} {:>9} {:>9} {:>7} {:>11}",
-            "nodes", "mode", "seconds", "S/B", "ratio", "host copies"
+            "{:>6} {:>8} {:>9} {:>9} {:>7} {:>11} {:>9} {:>8} {:>9} {:>5}",
+            "nodes",
+            "mode",
+            "seconds",
+            "S/B",
+            "ratio",
+            "host copies",
+            "node cpu",
+            "host cpu",
+            "cpu share",
+            "load"
         );
     }
     run_swarm_bench(&opts, |row| {
@@ -62,13 +72,17 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(row).unwrap_or_default());
         } else {
             println!(
-                "{:>6} {:>8} {:>9.1} {:>9.1} {:>7.2} {:>11.2}",
+                "{:>6} {:>8} {:>9.1} {:>9.1} {:>7.2} {:>11.2} {:>9.1} {:>8.1} {:>9.2} {:>5.1}",
                 row.nodes,
                 row.mode,
                 row.seconds,
                 row.limit_seconds,
                 row.seconds / row.limit_seconds,
-                row.host_copies
+                row.host_copies,
+                row.nodes_cpu_seconds,
+                row.host_cpu_seconds,
+                row.cpu_share(),
+                row.load_average
             );
         }
     })

@@ -2,10 +2,12 @@
 //! thread's network namespace is inherited by the runtime threads it starts, so every socket
 //! of the seeder, tracker and HTTP server lives there).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
@@ -26,8 +28,39 @@ pub struct HostSide {
     pub seeder: TorrentSeeder,
     pub http: SocketAddr,
     pub seed: SocketAddr,
+    /// When each node (by index) first reported its image verified (`POST /report/{i}`).
+    pub verified: VerifiedAt,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Node index → the moment its first report of a verified image arrived.
+pub type VerifiedAt = Arc<Mutex<HashMap<usize, Instant>>>;
+
+/// Takes the agents' progress reports (the `DownloadProgress` JSON of `--report-url`) and
+/// notes when each node's image was verified: nodes keep seeding after that, so their exit
+/// does not mark it.
+async fn report(
+    State(verified): State<VerifiedAt>,
+    UrlPath(node): UrlPath<usize>,
+    body: Bytes,
+) -> StatusCode {
+    let at = Instant::now();
+    let phase = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("phase").and_then(|p| p.as_str()).map(str::to_string));
+    match phase.as_deref() {
+        Some("verified" | "unpacking" | "done") => {
+            verified
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(node)
+                .or_insert(at);
+            StatusCode::NO_CONTENT
+        }
+        Some(_) => StatusCode::NO_CONTENT,
+        None => StatusCode::BAD_REQUEST,
+    }
 }
 
 #[derive(Clone)]
@@ -66,6 +99,8 @@ impl HostSide {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<TorrentSeeder>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_tracker = tracker.clone();
+        let verified = VerifiedAt::default();
+        let thread_verified = verified.clone();
         let torrent = torrent.to_path_buf();
         let state_dir = state_dir.to_path_buf();
         let thread = std::thread::Builder::new()
@@ -104,6 +139,10 @@ impl HostSide {
                         let app: Router = Router::new()
                             .route("/images/{name}", axum::routing::get(file))
                             .with_state(files)
+                            .route(
+                                "/report/{node}",
+                                axum::routing::post(report).with_state(thread_verified),
+                            )
                             .merge(thread_tracker.router());
                         let listener =
                             tokio::net::TcpListener::bind(SocketAddr::from((HOST_IP, HTTP_PORT)))
@@ -144,6 +183,7 @@ impl HostSide {
             seed: seeder.listen_addr(),
             seeder,
             http: SocketAddr::from((HOST_IP, HTTP_PORT)),
+            verified,
             stop: Some(stop_tx),
             thread: Some(thread),
         })

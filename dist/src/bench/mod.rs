@@ -44,6 +44,43 @@ pub struct Row {
     pub limit_seconds: f64,
     /// Image copies the host's link carried (N for HTTP; near 1 for a healthy swarm).
     pub host_copies: f64,
+    /// CPU time (user + system) the node processes used, from start until they were reaped.
+    pub nodes_cpu_seconds: f64,
+    /// CPU time of the host side (seeder, tracker, HTTP server and the benchmark itself).
+    pub host_cpu_seconds: f64,
+    /// The machine's 1-minute load average when the run ended (other work included).
+    pub load_average: f64,
+}
+
+impl Row {
+    /// Share of the machine's CPU capacity the run used over its wall time: near 1 means the
+    /// cores, not the links, set the pace.
+    pub fn cpu_share(&self) -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        (self.nodes_cpu_seconds + self.host_cpu_seconds) / (cores * self.seconds.max(1e-3))
+    }
+}
+
+/// CPU seconds (user + system) of this process and of its reaped children, from
+/// `/proc/self/stat` (fields 14–17, in USER_HZ ticks, which Linux fixes at 100 for /proc).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // `rest` starts at field 3, so field k is f[k - 3].
+    let at = |k: usize| f.get(k - 3).copied().unwrap_or(0.0) / 100.0;
+    (at(14) + at(15), at(16) + at(17))
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +107,10 @@ pub struct SwarmBenchOptions {
     pub super_seed: bool,
     /// The agents' per-peer request window (`None`: the agent's default).
     pub request_window: Option<usize>,
+    /// BitTorrent nodes keep seeding after their image is verified until every node has it,
+    /// as installing nodes do while they unpack and install; `false` makes each node leave
+    /// the swarm the moment it is done.
+    pub seed_until_all_done: bool,
 }
 
 impl SwarmBenchOptions {
@@ -86,6 +127,7 @@ impl SwarmBenchOptions {
             shape_node_upload: true,
             super_seed: true,
             request_window: None,
+            seed_until_all_done: true,
         }
     }
 }
@@ -169,6 +211,7 @@ pub async fn run_swarm_bench(
                 .seeder
                 .get(&packed.info_hash)
                 .map_or(0, |i| i.uploaded_bytes);
+            let (host_cpu_before, nodes_cpu_before) = cpu_seconds();
             let seconds = run_once(
                 opts,
                 &net,
@@ -181,6 +224,7 @@ pub async fn run_swarm_bench(
                 limit,
             )
             .await?;
+            let (host_cpu_after, nodes_cpu_after) = cpu_seconds();
             let _ = std::fs::remove_dir_all(&run_dir);
             let host_copies = match mode {
                 BenchMode::Http => n as f64,
@@ -198,6 +242,9 @@ pub async fn run_swarm_bench(
                 seconds,
                 limit_seconds: limit,
                 host_copies,
+                nodes_cpu_seconds: nodes_cpu_after - nodes_cpu_before,
+                host_cpu_seconds: host_cpu_after - host_cpu_before,
+                load_average: load_average(),
             };
             on_row(&row);
             rows.push(row);
@@ -221,6 +268,10 @@ async fn run_once(
     limit: f64,
 ) -> anyhow::Result<f64> {
     std::fs::create_dir_all(run_dir)?;
+    host.verified
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
     let mut nodes = Nodes(Vec::new());
     let started = Instant::now();
     for i in 0..n {
@@ -245,7 +296,14 @@ async fn run_once(
                     .arg("--seed-peer")
                     .arg(host.seed.to_string())
                     .arg("--out")
-                    .arg(&out);
+                    .arg(&out)
+                    .arg("--report-url")
+                    .arg(format!("http://{}/report/{i}", host.http))
+                    .args(["--report-every", "5"]);
+                if opts.seed_until_all_done {
+                    // Killed once every node is verified; the hour is only a bound.
+                    cmd.args(["--seed-after", "3600"]);
+                }
                 if let Some(w) = opts.request_window {
                     cmd.arg("--request-window").arg(w.to_string());
                 }
@@ -268,12 +326,28 @@ async fn run_once(
     let mut last = Duration::ZERO;
     let trace = std::env::var_os("LUNA_BENCH_TRACE").is_some();
     let mut next_sample = Duration::ZERO;
+    let mut exited = vec![false; n];
     while finished.iter().any(|f| !f) {
+        let verified = host
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         for (i, child) in nodes.0.iter_mut().enumerate() {
-            if finished[i] {
+            if exited[i] {
                 continue;
             }
+            if !finished[i]
+                && let Some(at) = verified.get(&i)
+            {
+                finished[i] = true;
+                last = last.max(at.saturating_duration_since(started));
+                if trace {
+                    eprintln!("{mode} node {i} verified at {:.2}s", last.as_secs_f64());
+                }
+            }
             if let Some(status) = child.try_wait()? {
+                exited[i] = true;
                 let mut stdout = String::new();
                 let mut stderr = String::new();
                 if let Some(mut s) = child.stdout.take() {
@@ -287,6 +361,9 @@ async fn run_once(
                     "{mode} node {i} of {n} failed ({status}): {}",
                     stderr.trim()
                 );
+                if finished[i] {
+                    continue;
+                }
                 finished[i] = true;
                 last = started.elapsed();
                 if trace {
@@ -318,6 +395,8 @@ async fn run_once(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Nodes still seeding are done: reap them now so their CPU time counts for this run.
+    drop(nodes);
     // Verified after the clock stopped: hashing is the nodes' work, not the host's link.
     if mode == BenchMode::Http {
         for i in 0..n {
