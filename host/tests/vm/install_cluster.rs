@@ -1,0 +1,111 @@
+//! The group the install tests deploy: the Debian image (see `debian.rs`) as osimage `debian12`,
+//! `gpt-simple` partitioning one disk (root only: no swap or /boot, so a small virtual disk
+//! does) and `grub-post` installing GRUB with a serial console, bound to group `compute`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::common::Daemon;
+
+/// `<package>.wasm` of the first-party plugins, built for wasm32-wasip2 into the target dir the
+/// plugin tests use (one build serves both), or taken from `LUNA_PLUGIN_WASM_DIR`.
+pub fn wasm(file: &str) -> String {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("LUNA_PLUGIN_WASM_DIR") {
+            return PathBuf::from(dir);
+        }
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .expect("target dir")
+            .join("plugin-wasm");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
+        let status = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .current_dir(workspace)
+            .args(["build", "--release", "--target", "wasm32-wasip2"])
+            .args(["-p", "gpt-simple", "-p", "grub-post"])
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .expect("run cargo to build the WASM plugins");
+        assert!(
+            status.success(),
+            "building the WASM plugins failed; is the wasm32-wasip2 target installed?"
+        );
+        target.join("wasm32-wasip2").join("release")
+    });
+    dir.join(file).display().to_string()
+}
+
+/// gpt-simple's configuration for a root-only layout on `disk`.
+pub fn partition_config(disk: &str) -> String {
+    format!(r#"{{"disk": "{disk}", "swap_mib": 0, "boot_mib": 0}}"#)
+}
+
+/// Registers `image_root` as osimage `debian12`, packs it (`pack_args`, e.g. `--image-only`),
+/// installs gpt-simple and grub-post and creates group `compute` on `network` with them bound.
+pub fn configure(d: &Daemon, image_root: &Path, network: &str, disk: &str, pack_args: &[&str]) {
+    let kernver = crate::debian::kernel_version(image_root);
+    d.luna(&[
+        "osimage",
+        "add",
+        "-n",
+        "debian12",
+        "-p",
+        image_root.to_str().unwrap(),
+        "--kernver",
+        &kernver,
+    ])
+    .ok();
+    let mut pack = vec!["osimage", "pack", "debian12"];
+    pack.extend_from_slice(pack_args);
+    d.luna(&pack).ok();
+    d.luna(&["plugin", "install", &wasm("gpt_simple.wasm")])
+        .ok();
+    d.luna(&["plugin", "install", &wasm("grub_post.wasm")]).ok();
+    d.luna(&[
+        "group", "add", "-n", "compute", "-O", "debian12", "-N", network,
+    ])
+    .ok();
+    d.luna(&[
+        "group",
+        "change",
+        "compute",
+        "--partition",
+        "gpt-simple",
+        "--plugin-config",
+        &partition_config(disk),
+    ])
+    .ok();
+    d.luna(&[
+        "group",
+        "change",
+        "compute",
+        "--post-install",
+        "grub-post",
+        "--plugin-config",
+        r#"{"kernel_args": "console=ttyS0,115200", "timeout": 1}"#,
+    ])
+    .ok();
+}
+
+/// `luna node status` of one node as (step, state, elapsed seconds) rows, in order.
+pub fn steps(d: &Daemon, node: &str) -> Vec<(String, String, f64)> {
+    let st = d.luna(&["-o", "json", "node", "status", node]).ok().json();
+    st[0]["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    (
+                        s["step"].as_str().unwrap_or_default().to_string(),
+                        s["state"].as_str().unwrap_or_default().to_string(),
+                        s["elapsed_seconds"].as_f64().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
