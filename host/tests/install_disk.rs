@@ -115,7 +115,8 @@ fn agent_installs_debian_onto_a_block_device_with_gpt_simple_and_grub_post() {
         "network", "add", "-n", "cluster", "-N", "10.141.0.0", "-P", "16",
     ])
     .ok();
-    install_cluster::configure(&d, image, "cluster", &disk.device, &["--image-only"]);
+    install_cluster::add_image(&d, image, "", &["--image-only"]);
+    install_cluster::bind_group(&d, "cluster", &disk.device);
     d.luna(&["group", "change", "compute", "--domain", "cluster"])
         .ok();
     d.luna(&["node", "add", "-g", "compute", "-n", "node001", "--mac", MAC])
@@ -182,7 +183,7 @@ fn agent_installs_debian_onto_a_block_device_with_gpt_simple_and_grub_post() {
         read("etc/systemd/network/10-luna-bootif.network").contains("Address=10.141.0.1/16")
     );
 
-    let steps = install_cluster::steps(&d, "node001");
+    let steps = install_cluster::step_rows(&d.json(&["node", "status", "node001"])[0]);
     let done: Vec<String> = steps.iter().map(|(s, st, _)| format!("{s} {st}")).collect();
     assert_eq!(
         done,

@@ -44,9 +44,9 @@ pub fn partition_config(disk: &str) -> String {
     format!(r#"{{"disk": "{disk}", "swap_mib": 0, "boot_mib": 0}}"#)
 }
 
-/// Registers `image_root` as osimage `debian12`, packs it (`pack_args`, e.g. `--image-only`),
-/// installs gpt-simple and grub-post and creates group `compute` on `network` with them bound.
-pub fn configure(d: &Daemon, image_root: &Path, network: &str, disk: &str, pack_args: &[&str]) {
+/// Registers `image_root` as osimage `debian12` with `kernopts` for the installer's kernel and
+/// packs it (`pack_args`, e.g. `--image-only`).
+pub fn add_image(d: &Daemon, image_root: &Path, kernopts: &str, pack_args: &[&str]) {
     let kernver = crate::debian::kernel_version(image_root);
     d.luna(&[
         "osimage",
@@ -57,11 +57,18 @@ pub fn configure(d: &Daemon, image_root: &Path, network: &str, disk: &str, pack_
         image_root.to_str().unwrap(),
         "--kernver",
         &kernver,
+        "--kernopts",
+        kernopts,
     ])
     .ok();
     let mut pack = vec!["osimage", "pack", "debian12"];
     pack.extend_from_slice(pack_args);
     d.luna(&pack).ok();
+}
+
+/// Installs gpt-simple and grub-post and creates group `compute` (osimage `debian12`) on
+/// `network` with them bound, partitioning `disk`.
+pub fn bind_group(d: &Daemon, network: &str, disk: &str) {
     d.luna(&["plugin", "install", &wasm("gpt_simple.wasm")])
         .ok();
     d.luna(&["plugin", "install", &wasm("grub_post.wasm")]).ok();
@@ -91,10 +98,9 @@ pub fn configure(d: &Daemon, image_root: &Path, network: &str, disk: &str, pack_
     .ok();
 }
 
-/// `luna node status` of one node as (step, state, elapsed seconds) rows, in order.
-pub fn steps(d: &Daemon, node: &str) -> Vec<(String, String, f64)> {
-    let st = d.luna(&["-o", "json", "node", "status", node]).ok().json();
-    st[0]["steps"]
+/// A node's install steps from its `node status -o json` row: (step, state, seconds), in order.
+pub fn step_rows(status: &serde_json::Value) -> Vec<(String, String, f64)> {
+    status["steps"]
         .as_array()
         .map(|a| {
             a.iter()
