@@ -116,6 +116,10 @@ impl Daemon {
 
     fn spawn(&mut self) {
         self.port = free_port();
+        self.spawn_on_port();
+    }
+
+    fn spawn_on_port(&mut self) {
         self.url = format!("http://127.0.0.1:{}", self.port);
         let log = std::fs::File::create(self.dir.path().join(format!("daemon-{}.log", self.port)))
             .unwrap();
@@ -194,6 +198,12 @@ impl Daemon {
     pub fn restart_graceful(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// Starts a stopped daemon again on the same port: nodes keep the URL they booted with.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "start_again: the daemon is still running");
+        self.spawn_on_port();
     }
 
     pub fn pid(&self) -> u32 {

@@ -148,9 +148,23 @@ pub fn render(node: &Node, layout: &PartitionPlan, config: &Config) -> Result<St
             }
         }
     }
+    s.push_str(UUID_LINKS);
     let _ = writeln!(s, "\"$GRUB-mkconfig\" -o \"/boot/$GRUB/grub.cfg\"");
     Ok(s)
 }
+
+/// The installer runs no udev, and grub-mkconfig writes `root=UUID=` only when
+/// /dev/disk/by-uuid has the root's link; otherwise it writes the installer's device name
+/// (`root=/dev/sda2`), which breaks when disks enumerate differently. Make the links udev would.
+const UUID_LINKS: &str = r#"while read -r dev _; do
+    case "$dev" in /dev/*) ;; *) continue ;; esac
+    uuid=$(blkid -s UUID -o value "$dev" 2>/dev/null || true)
+    if [ -n "$uuid" ] && [ ! -e "/dev/disk/by-uuid/$uuid" ]; then
+        mkdir -p /dev/disk/by-uuid
+        ln -s "$dev" "/dev/disk/by-uuid/$uuid"
+    fi
+done < /proc/mounts
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -207,6 +221,19 @@ mod tests {
         let swap = s.find("LABEL=swap\tnone\tswap\tdefaults\t0\t0").unwrap();
         assert!(root < boot && boot < swap, "{s}");
         assert!(s.contains("--target=i386-pc /dev/sda"));
+    }
+
+    #[test]
+    fn root_gets_a_uuid_link_before_the_grub_config_is_made() {
+        let s = render(
+            &node(BootFirmware::Bios),
+            &layout(vec![mount("LABEL=root", "/", "ext4")]),
+            &Config::default(),
+        )
+        .unwrap();
+        let link = s.find("ln -s \"$dev\" \"/dev/disk/by-uuid/$uuid\"").unwrap();
+        let mkconfig = s.find("\"$GRUB-mkconfig\"").unwrap();
+        assert!(link < mkconfig, "{s}");
     }
 
     #[test]
