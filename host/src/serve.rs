@@ -35,8 +35,13 @@ pub async fn run(cfg: ServeConfig) -> Result<()> {
     let _boot =
         crate::boot::BootServices::start(luna.clone(), &cfg.boot, cfg.listen.port(), cache.clone())
             .await?;
-    let app = app(luna, token, cache, &cfg.data_dir, dist.clone())
+    let mut app = app(luna, token, cache, &cfg.data_dir, dist.clone())
         .layer(tower_http::trace::TraceLayer::new_for_http());
+    if let Some(dhcp) = &cfg.boot.dhcp {
+        app = app.layer(axum::Extension(api::boot::DhcpExportSection(Arc::new(
+            dhcp.clone(),
+        ))));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| {

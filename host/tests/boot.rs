@@ -584,6 +584,28 @@ fn real_dhcp_clients_get_fixed_and_range_addresses_from_the_daemon() {
     let dynamic = udhcpc(&cli, &["-x", "0x5d:0000"]);
     let last: u32 = dynamic["ip"].rsplit('.').next().unwrap().parse().unwrap();
     assert!((200..=250).contains(&last), "{dynamic:?}");
+    // `cluster leases` lists it with its network, as unknown until claimed.
+    let lease_of = |mac: &str| {
+        d.json(&["cluster", "leases"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["mac"] == mac)
+            .cloned()
+    };
+    eventually("dynamic lease listed", || {
+        lease_of(UNKNOWN_MAC).is_some_and(|l| {
+            l["ip"] == dynamic["ip"].as_str()
+                && l["node"] == "unknown"
+                && l["network"] == "cluster"
+                && l["expired"] == false
+        })
+    });
+    let table = d.luna(&["cluster", "leases"]).ok().stdout;
+    assert!(
+        table.contains(UNKNOWN_MAC) && table.contains("unknown") && table.contains("(in "),
+        "{table}"
+    );
     eventually("unknown machine listed", || {
         d.json(&["node", "unknown"])
             .as_array()
@@ -594,6 +616,8 @@ fn real_dhcp_clients_get_fixed_and_range_addresses_from_the_daemon() {
     d.luna(&["node", "add", "-g", "compute", "-n", "node002"])
         .ok();
     d.luna(&["node", "claim", "node002", UNKNOWN_MAC]).ok();
+    let claimed = lease_of(UNKNOWN_MAC).expect("lease still listed after the claim");
+    assert_eq!(claimed["node"], "node002", "{claimed}");
     let ip2 = bootif_ip(&d, "node002");
     eventually("claimed node gets its fixed address", || {
         udhcpc(&cli, &[])["ip"] == ip2

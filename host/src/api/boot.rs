@@ -297,8 +297,13 @@ pub struct DhcpQuery {
     format: Option<String>,
 }
 
+/// The daemon's `[dhcp]` section, for the export (absent when luna.toml has none).
+#[derive(Clone)]
+pub struct DhcpExportSection(pub Arc<crate::boot::DhcpSection>);
+
 pub async fn makedhcp(
     State(l): State<Luna>,
+    section: Option<axum::Extension<DhcpExportSection>>,
     Query(q): Query<DhcpQuery>,
 ) -> Result<Response, ApiError> {
     let format: DhcpExportFormat = q
@@ -307,7 +312,8 @@ pub async fn makedhcp(
         .unwrap_or("isc")
         .parse()
         .map_err(|e: String| ApiError(LunaError::invalid(e)))?;
-    let export = l.dhcp_export(luna_boot::dhcp::BootFiles::default()).await?;
+    let options = section.map(|s| s.0.0.export_options()).unwrap_or_default();
+    let export = l.dhcp_export(&options).await?;
     let text =
         dhcp_config(&export, format).map_err(|e| ApiError(LunaError::invalid(e.to_string())))?;
     Ok(Json(serde_json::json!({ "format": format, "config": text })).into_response())

@@ -6,6 +6,7 @@ pub mod boot;
 mod discovery;
 mod error;
 pub mod images;
+mod leases;
 pub mod openapi;
 mod plan;
 mod plugins;
@@ -80,6 +81,7 @@ pub fn router(luna: Luna, token: Token) -> Router {
         .route("/unknown", get(boot::unknown_list))
         .route("/cluster/makedns", get(boot::makedns))
         .route("/cluster/makedhcp", get(boot::makedhcp))
+        .route("/cluster/leases", get(leases::lease_list))
         .route("/switches", get(switch_list).post(switch_add))
         .route(
             "/switches/{name}",

@@ -466,6 +466,13 @@ pub const ROUTES: &[(&str, &str, &str, Option<&str>, &str)] = &[
         "DhcpExport",
     ),
     (
+        "get",
+        "/cluster/leases",
+        "Dynamic DHCP leases with their network, the node the MAC belongs to (or unknown) and expiry",
+        None,
+        "LeaseView[]",
+    ),
+    (
         "post",
         "/power",
         "Power status/on/off/reset/cycle of nodes (hostlist and/or group) through their group's power plugin; per-node results",
@@ -568,6 +575,7 @@ pub fn document() -> Value {
         .schema_from::<PowerVerb>()
         .schema_from::<PowerResult>()
         .schema_from::<PowerReport>()
+        .schema_from::<crate::service::LeaseView>()
         .schema_from::<LunaError>()
         .schema_from::<ErrorKind>()
         .build();

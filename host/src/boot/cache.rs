@@ -1,5 +1,5 @@
-//! The boot directory in memory: node by MAC, rebuilt from the store after every change so the
-//! DHCP packet path and `/boot/ipxe` never query the store.
+//! The boot directory in memory: node by MAC, taken from the plan snapshot after every change so
+//! the DHCP packet path and `/boot/ipxe` never query the store nor wait.
 
 use crate::model::Result;
 use crate::service::{BootSnapshot, Luna};
@@ -28,7 +28,7 @@ impl BootCache {
     }
 
     pub async fn reload(&self, luna: &Luna) -> Result<()> {
-        let snapshot = Arc::new(luna.boot_snapshot().await?);
+        let snapshot = luna.boot_snapshot().await?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
         Ok(())
     }

@@ -48,6 +48,33 @@ pub struct DhcpSection {
     pub lease_secs: Option<u32>,
 }
 
+impl DhcpSection {
+    /// The iPXE binaries per firmware: the defaults with this section's overrides.
+    pub fn boot_files(&self) -> BootFiles {
+        let defaults = BootFiles::default();
+        BootFiles {
+            bios: self.bios_file.clone().unwrap_or(defaults.bios),
+            efi_x64: self.efi_file.clone().unwrap_or(defaults.efi_x64),
+            ..defaults
+        }
+    }
+
+    pub fn lease_secs(&self) -> u32 {
+        self.lease_secs.unwrap_or(3600)
+    }
+
+    /// What `luna cluster makedhcp` takes from this section, so a site's server hands out what
+    /// the daemon's own would.
+    pub fn export_options(&self) -> crate::service::DhcpExportOptions {
+        crate::service::DhcpExportOptions {
+            boot_files: self.boot_files(),
+            networks: self.networks.clone(),
+            lease_secs: self.lease_secs(),
+            interfaces: self.interfaces.clone(),
+        }
+    }
+}
+
 /// `[tftp]`: the iPXE binaries.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,7 +268,6 @@ impl Live {
             );
             return Ok(());
         }
-        let defaults = BootFiles::default();
         let config = DhcpConfig {
             mode: section.mode,
             listen: section
@@ -253,13 +279,9 @@ impl Live {
                 })
                 .collect(),
             subnets: subnets.clone(),
-            boot_files: BootFiles {
-                bios: section.bios_file.clone().unwrap_or(defaults.bios),
-                efi_x64: section.efi_file.clone().unwrap_or(defaults.efi_x64),
-                ..BootFiles::default()
-            },
+            boot_files: section.boot_files(),
             ipxe_url: format!("http://{{server}}:{}/boot/ipxe", self.http_port),
-            lease_secs: section.lease_secs.unwrap_or(3600),
+            lease_secs: section.lease_secs(),
             ..DhcpConfig::default()
         };
         let leases = leases::StoreLeases::open(self.luna.clone())

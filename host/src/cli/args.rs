@@ -110,6 +110,8 @@ pub enum ClusterCmd {
     Change(ClusterFlags),
     /// The MAC table learnt from the switches, with the node each MAC resolves to.
     Listmacs,
+    /// DHCP leases of machines that took a range address: MAC, IP, node (or unknown), expiry.
+    Leases,
     /// BIND zone files and an include file for them (stdout, or files in --dir).
     Makedns {
         /// Write `luna.zones.conf` and the zone files here (the include names this directory).

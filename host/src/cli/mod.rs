@@ -5,6 +5,7 @@ pub mod client;
 mod discovery;
 mod images;
 mod install_script;
+mod leases;
 pub mod output;
 mod plugin;
 mod status;
@@ -184,6 +185,7 @@ async fn cluster(c: &Client, f: Format, cmd: ClusterCmd) -> Result<(), CliError>
         ClusterCmd::Makedns { dir } => return makedns(c, dir).await,
         ClusterCmd::Makedhcp { format, out } => return makedhcp(c, format, out).await,
         ClusterCmd::Listmacs => return discovery::listmacs(c, f).await,
+        ClusterCmd::Leases => return leases::leases(c, f).await,
     };
     print_object(f, &v);
     Ok(())

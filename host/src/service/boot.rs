@@ -5,9 +5,7 @@
 
 use super::{Luna, NodeChange, ip_record};
 use crate::model::ipalloc::{self, IpAllocator, check_host};
-use crate::model::{
-    Cluster, Group, IpRecord, LunaError, Network, Node, OsImage, OwnerKind, Result,
-};
+use crate::model::{Cluster, IpRecord, LunaError, Network, Node, OwnerKind, Result};
 use crate::store::{Table, Tx};
 use ipnet::IpNet;
 use luna_boot::dhcp::{DhcpRange, DhcpSubnet};
@@ -182,68 +180,6 @@ impl Luna {
     pub async fn network_of_address(&self, ip: IpAddr) -> Result<Option<Network>> {
         let nets: Vec<Network> = self.store.list(Table::Network).await?;
         Ok(nets.into_iter().find(|n| n.cidr.contains(&ip)))
-    }
-
-    /// The boot directory: every node with a MAC, its image, flags and BOOTIF address.
-    pub async fn boot_snapshot(&self) -> Result<BootSnapshot> {
-        let nodes: Vec<Node> = self
-            .store
-            .rows("SELECT * OMIT id FROM node WHERE mac != NONE", Map::new())
-            .await?;
-        let groups: HashMap<String, Group> = self
-            .store
-            .list::<Group>(Table::Group)
-            .await?
-            .into_iter()
-            .map(|g| (g.name.clone(), g))
-            .collect();
-        let images: HashMap<String, OsImage> = self
-            .store
-            .list::<OsImage>(Table::OsImage)
-            .await?
-            .into_iter()
-            .map(|i| (i.name.clone(), i))
-            .collect();
-        let mut bootif: HashMap<String, Ipv4Addr> = HashMap::new();
-        let mut vars = Map::new();
-        vars.insert("i".into(), Value::String("BOOTIF".into()));
-        let rows: Vec<IpRecord> = self
-            .store
-            .rows(
-                "SELECT * OMIT id FROM ip WHERE owner_kind = 'node' AND interface = $i",
-                vars,
-            )
-            .await?;
-        for r in rows {
-            if let IpAddr::V4(v4) = r.ip {
-                bootif.insert(r.owner, v4);
-            }
-        }
-        let mut by_mac = HashMap::with_capacity(nodes.len());
-        for node in nodes {
-            let Some(mac) = node.mac.as_deref().and_then(|m| m.parse().ok()) else {
-                continue;
-            };
-            let group = groups.get(&node.group);
-            let osimage = group.map(|g| g.osimage.clone()).unwrap_or_default();
-            let kernopts = images
-                .get(&osimage)
-                .map(|i| i.kernopts.clone())
-                .unwrap_or_default();
-            by_mac.insert(
-                mac,
-                Arc::new(BootNode {
-                    bootif_ip: bootif.get(&node.name).copied(),
-                    name: node.name,
-                    mac,
-                    osimage,
-                    kernopts,
-                    localboot: node.localboot,
-                    service: node.service,
-                }),
-            );
-        }
-        Ok(BootSnapshot { by_mac })
     }
 
     /// One node's boot data, read from the store (for `luna node show --script boot`).
@@ -615,10 +551,11 @@ impl Luna {
     }
 
     /// What `luna cluster makedhcp` renders: subnets with Luna's address on each, every node
-    /// with a MAC and a BOOTIF address as a fixed host.
-    pub async fn dhcp_export(&self, boot_files: luna_boot::dhcp::BootFiles) -> Result<DhcpExport> {
+    /// with a MAC and a BOOTIF address as a fixed host; boot files, networks, lease time and
+    /// interfaces as the daemon's own DHCP server uses them (`[dhcp]` of luna.toml).
+    pub async fn dhcp_export(&self, options: &DhcpExportOptions) -> Result<DhcpExport> {
         let cluster = self.require_cluster().await?;
-        let subnets = self.dhcp_subnets(&[]).await?;
+        let subnets = self.dhcp_subnets(&options.networks).await?;
         let snapshot = self.boot_snapshot().await?;
         let mut hosts: Vec<ExportHost> = snapshot
             .by_mac
@@ -636,16 +573,64 @@ impl Luna {
         Ok(DhcpExport {
             subnets: subnets
                 .into_iter()
-                .map(|(subnet, server_ip)| ExportSubnet {
-                    subnet,
-                    server_ip,
-                    interface: None,
+                .map(|(subnet, server_ip)| {
+                    let (interface, server_ip) =
+                        export_interface(&options.interfaces, &subnet, server_ip);
+                    ExportSubnet {
+                        subnet,
+                        server_ip,
+                        interface,
+                    }
                 })
                 .collect(),
             hosts,
-            boot_files,
+            boot_files: options.boot_files.clone(),
             ipxe_url: format!("http://{{server}}:{}/boot/ipxe", cluster.frontend_port),
-            lease_secs: 3600,
+            lease_secs: options.lease_secs,
         })
+    }
+}
+
+/// What of the daemon's `[dhcp]` section shapes `luna cluster makedhcp`.
+#[derive(Debug, Clone)]
+pub struct DhcpExportOptions {
+    pub boot_files: luna_boot::dhcp::BootFiles,
+    /// Networks to serve; empty: every IPv4 network with a DHCP range or a node's BOOTIF.
+    pub networks: Vec<String>,
+    pub lease_secs: u32,
+    /// Interfaces the daemon serves DHCP on.
+    pub interfaces: Vec<String>,
+}
+
+impl Default for DhcpExportOptions {
+    fn default() -> Self {
+        Self {
+            boot_files: luna_boot::dhcp::BootFiles::default(),
+            networks: Vec::new(),
+            lease_secs: 3600,
+            interfaces: Vec::new(),
+        }
+    }
+}
+
+/// The interface a subnet is served on, and Luna's address there. Like the daemon's server: the
+/// configured interface whose IPv4 address lies in the subnet, and that address is next-server
+/// and boot URL host. With one interface configured and none matching (the export is written on
+/// another host), that one; otherwise none (the site's server listens everywhere).
+fn export_interface(
+    interfaces: &[String],
+    subnet: &DhcpSubnet,
+    server_ip: Ipv4Addr,
+) -> (Option<String>, Ipv4Addr) {
+    for name in interfaces {
+        if let Ok(ip) = luna_boot::iface::ipv4_of_interface(name)
+            && subnet.network.contains(&ip)
+        {
+            return (Some(name.clone()), ip);
+        }
+    }
+    match interfaces {
+        [only] => (Some(only.clone()), server_ip),
+        _ => (None, server_ip),
     }
 }

@@ -7,6 +7,7 @@ mod boot;
 mod cluster;
 mod discovery;
 mod group;
+mod leases;
 mod network;
 mod node;
 mod osimage;
@@ -22,8 +23,9 @@ mod requests;
 mod status;
 mod switch;
 
-pub use boot::{BootNode, BootSnapshot};
+pub use boot::{BootNode, BootSnapshot, DhcpExportOptions};
 pub use discovery::{MacView, SwitchDiscovery};
+pub use leases::LeaseView;
 pub use pack::kernels_of;
 pub use plugin_test::PluginTest;
 pub use power::{PowerReport, PowerRequest, PowerResult, PowerVerb};

@@ -2,6 +2,7 @@
 //! settings (with the password: the plan is only served to the node itself), scripts, plugins.
 
 use super::Luna;
+use super::boot::{BootNode, BootSnapshot};
 use crate::model::{BmcSetup, Group, LunaError, Network, NodeView, OsImage, Result};
 use crate::store::Table;
 use luna_proto::dist::ImageSource;
@@ -10,8 +11,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Everything plans are rendered from, read once per store change: a boot storm of 10,000 nodes
-/// then costs one snapshot, not a dozen store queries per plan.
+/// Everything plans and the boot directory are rendered from, read once per store change: a boot
+/// storm of 10,000 nodes then costs one snapshot, not a dozen store queries per plan.
 pub(super) struct PlanInputs {
     generation: u64,
     nodes: HashMap<String, NodeView>,
@@ -20,11 +21,31 @@ pub(super) struct PlanInputs {
     images: HashMap<String, (OsImage, Option<ImageSource>)>,
     pub(super) nets: HashMap<String, Network>,
     bmcsetups: HashMap<String, BmcSetup>,
+    /// The boot directory (DHCP fixed leases, `/boot/ipxe`) of this same state.
+    pub(super) boot: Arc<BootSnapshot>,
 }
 
-/// The current [`PlanInputs`]; the lock makes concurrent callers share one load.
+/// The current [`PlanInputs`]. Readers check `current` without waiting (every plan request
+/// does); only a stale snapshot takes `loading`, which makes concurrent callers share one load.
 #[derive(Default)]
-pub(super) struct PlanInputsCache(tokio::sync::Mutex<Option<Arc<PlanInputs>>>);
+pub(super) struct PlanInputsCache {
+    current: std::sync::RwLock<Option<Arc<PlanInputs>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl PlanInputsCache {
+    fn fresh(&self, generation: u64) -> Option<Arc<PlanInputs>> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current
+            .as_ref()
+            .filter(|p| p.generation == generation)
+            .cloned()
+    }
+
+    fn keep(&self, inputs: Arc<PlanInputs>) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(inputs);
+    }
+}
 
 type Resolved<'a, I> = (&'a NodeView, &'a Group, I, Option<&'a BmcSetup>);
 
@@ -84,18 +105,21 @@ impl PlanInputs {
 impl Luna {
     pub(super) async fn plan_inputs(&self) -> Result<Arc<PlanInputs>> {
         let generation = || self.store.generation();
-        let mut slot = self.plan_inputs.0.lock().await;
-        if let Some(p) = slot.as_ref()
-            && p.generation == generation()
-        {
-            return Ok(p.clone());
+        let cache = &self.plan_inputs;
+        if let Some(p) = cache.fresh(generation()) {
+            return Ok(p);
+        }
+        let _loading = cache.loading.lock().await;
+        // Another caller may have loaded it while this one waited.
+        if let Some(p) = cache.fresh(generation()) {
+            return Ok(p);
         }
         // A write landing between the snapshot's queries would mix two states: read again.
         for _ in 0..3 {
             let before = generation();
             let inputs = Arc::new(self.load_plan_inputs(before).await?);
             if generation() == before {
-                *slot = Some(inputs.clone());
+                cache.keep(inputs.clone());
                 return Ok(inputs);
             }
         }
@@ -115,6 +139,13 @@ impl Luna {
             images.insert(image.name.clone(), (image, source));
         }
         let bmcsetups: Vec<BmcSetup> = self.store.list(Table::BmcSetup).await?;
+        let groups: HashMap<String, Group> = self
+            .group_list()
+            .await?
+            .into_iter()
+            .map(|g| (g.name.clone(), g))
+            .collect();
+        let boot = Arc::new(boot_directory(&views, &groups, &images));
         Ok(PlanInputs {
             generation,
             nodes: views
@@ -122,16 +153,18 @@ impl Luna {
                 .map(|v| (v.node.name.clone(), v))
                 .collect(),
             by_mac,
-            groups: self
-                .group_list()
-                .await?
-                .into_iter()
-                .map(|g| (g.name.clone(), g))
-                .collect(),
+            groups,
             images,
             nets: self.networks_by_name().await?,
             bmcsetups: bmcsetups.into_iter().map(|b| (b.name.clone(), b)).collect(),
+            boot,
         })
+    }
+
+    /// The boot directory: every node with a MAC, its image, flags and BOOTIF address, from the
+    /// same snapshot plans are rendered from.
+    pub async fn boot_snapshot(&self) -> Result<Arc<BootSnapshot>> {
+        Ok(self.plan_inputs().await?.boot.clone())
     }
 
     /// The name and addresses of the node with this name or boot MAC: enough to decide who may
@@ -206,6 +239,47 @@ impl Luna {
                 .await?,
         })
     }
+}
+
+/// Every node with a MAC, by MAC. A node whose group or image is missing still boots (its script
+/// names no image), as the directory always did.
+fn boot_directory(
+    views: &[NodeView],
+    groups: &HashMap<String, Group>,
+    images: &HashMap<String, (OsImage, Option<ImageSource>)>,
+) -> BootSnapshot {
+    let mut by_mac = HashMap::with_capacity(views.len());
+    for view in views {
+        let node = &view.node;
+        let Some(mac) = node.mac.as_deref().and_then(|m| m.parse().ok()) else {
+            continue;
+        };
+        let osimage = groups
+            .get(&node.group)
+            .map(|g| g.osimage.clone())
+            .unwrap_or_default();
+        let kernopts = images
+            .get(&osimage)
+            .map(|(i, _)| i.kernopts.clone())
+            .unwrap_or_default();
+        let bootif_ip = view.addresses.iter().find_map(|a| match a.ip {
+            IpAddr::V4(v4) if a.interface == "BOOTIF" => Some(v4),
+            _ => None,
+        });
+        by_mac.insert(
+            mac,
+            Arc::new(BootNode {
+                name: node.name.clone(),
+                mac,
+                osimage,
+                kernopts,
+                localboot: node.localboot,
+                service: node.service,
+                bootif_ip,
+            }),
+        );
+    }
+    BootSnapshot { by_mac }
 }
 
 fn addresses_of(view: &NodeView, iface: &str, nets: &HashMap<String, Network>) -> Vec<AddressPlan> {
