@@ -117,7 +117,10 @@ fn a_known_vm_boots_the_luna_initramfs_through_the_daemon_and_an_unknown_vm_is_l
     known
         .wait_for_serial("luna-agent: plan for node001", Duration::from_secs(300))
         .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("known VM's agent has its plan after {:?}", known.started.elapsed());
+    eprintln!(
+        "known VM's agent has its plan after {:?}",
+        known.started.elapsed()
+    );
     // ...and its first status report reaches the host.
     let status = eventually(
         "node001's first status report",
@@ -128,10 +131,7 @@ fn a_known_vm_boots_the_luna_initramfs_through_the_daemon_and_an_unknown_vm_is_l
         },
     );
     eprintln!("node001 status: {}", status[0]["current"]);
-    let lease = lab
-        .daemon
-        .json(&["node", "show", "node001"])
-        .to_string();
+    let lease = lab.daemon.json(&["node", "show", "node001"]).to_string();
     assert!(lease.contains(&ip), "{lease}");
     let console = known.serial_text();
     assert!(
@@ -149,8 +149,8 @@ fn a_diskless_vm_installs_into_ram_and_boots_the_image_with_its_hostname_and_add
     }
     let started = Instant::now();
     let lab = lab_with_image();
-    let diskless = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/rhai/diskless.rhai");
+    let diskless =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/rhai/diskless.rhai");
     lab.daemon
         .luna(&["plugin", "install", diskless.to_str().unwrap()])
         .ok();
@@ -211,7 +211,11 @@ fn a_diskless_vm_installs_into_ram_and_boots_the_image_with_its_hostname_and_add
     );
     for (step, state) in &steps {
         // node002 has no BMC: its BMC setup is skipped, every other step is done.
-        let want = if step == "setupbmc" { "skipped" } else { "done" };
+        let want = if step == "setupbmc" {
+            "skipped"
+        } else {
+            "done"
+        };
         assert_eq!(state, want, "{step}: {st}");
     }
     let table = lab.daemon.luna(&["node", "status", "node002"]).ok().stdout;

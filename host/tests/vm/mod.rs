@@ -30,7 +30,10 @@ pub fn can_run(test: &str) -> bool {
         eprintln!("skipping {test}: /dev/net/tun is missing (no tap devices)");
         return false;
     }
-    netns::have_tool("qemu-system-x86_64", "qemu-system-x86 ipxe-qemu qemu-system-data");
+    netns::have_tool(
+        "qemu-system-x86_64",
+        "qemu-system-x86 ipxe-qemu qemu-system-data",
+    );
     netns::have_tool("busybox", "busybox-static");
     true
 }
@@ -140,7 +143,11 @@ pub fn busybox_image(dir: &Path, init: &str) -> PathBuf {
     std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
     std::fs::write(root.join("etc/os-release"), "ID=busybox\nNAME=BusyBox\n").unwrap();
     write_exec(&root.join("sbin/init"), init);
-    std::fs::copy(&k.vmlinuz, root.join("boot").join(format!("vmlinuz-{}", k.version))).unwrap();
+    std::fs::copy(
+        &k.vmlinuz,
+        root.join("boot").join(format!("vmlinuz-{}", k.version)),
+    )
+    .unwrap();
     let mods = root.join("lib/modules").join(&k.version);
     for rel in VM_MODULES {
         let to = mods.join(rel);
