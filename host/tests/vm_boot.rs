@@ -20,7 +20,8 @@ const IMAGE_INIT: &str = r#"#!/bin/busybox sh
 b=/bin/busybox
 $b hostname -F /etc/hostname
 addr=$($b ip -4 -o addr show | $b grep -v ' lo ' | $b awk '{print $4}' | $b tr '\n' ' ')
-echo "LUNA-IMAGE root=$($b awk '$2 == "/" {print $3}' /proc/mounts | $b tail -n 1) hostname=$($b hostname) addr=$addr LUNA-IMAGE-END"
+post=$($b cat /etc/luna-postscript 2>/dev/null)
+echo "LUNA-IMAGE root=$($b awk '$2 == "/" {print $3}' /proc/mounts | $b tail -n 1) hostname=$($b hostname) addr=$addr post=$post LUNA-IMAGE-END"
 $b sync
 $b poweroff -f
 "#;
@@ -157,6 +158,18 @@ fn a_diskless_vm_installs_into_ram_and_boots_the_image_with_its_hostname_and_add
     lab.daemon
         .luna(&["group", "change", "compute", "--partition", "diskless"])
         .ok();
+    // A prescript and a postscript (chrooted into the target) so those steps run too.
+    lab.daemon
+        .luna(&[
+            "group",
+            "change",
+            "compute",
+            "--prescript",
+            "echo preparing $LUNA_NODE",
+            "--postscript",
+            "echo ran-in-$LUNA_NODE > /etc/luna-postscript",
+        ])
+        .ok();
     lab.daemon
         .luna(&[
             "node",
@@ -181,6 +194,7 @@ fn a_diskless_vm_installs_into_ram_and_boots_the_image_with_its_hostname_and_add
     assert!(line.contains("root=tmpfs"), "{line}");
     assert!(line.contains("hostname=node002"), "{line}");
     assert!(line.contains(&format!("addr={ip}/24")), "{line}");
+    assert!(line.contains("post=ran-in-node002"), "{line}");
 
     let st = lab.daemon.json(&["node", "status", "node002"]);
     let steps: Vec<(String, String)> = st[0]["steps"]

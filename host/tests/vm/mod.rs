@@ -52,7 +52,17 @@ pub fn static_agent() -> PathBuf {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let started = Instant::now();
-            let out = Command::new(cargo)
+            let mut command = Command::new(cargo);
+            // Only the basics: the CARGO_*, LD_LIBRARY_PATH and rustup variables `cargo test`
+            // gives this process would change fingerprints and rebuild the agent's dependencies
+            // whenever it is built from a shell in between.
+            command.env_clear();
+            for keep in ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"] {
+                if let Some(v) = std::env::var_os(keep) {
+                    command.env(keep, v);
+                }
+            }
+            let out = command
                 .current_dir(workspace)
                 .args([
                     "build",
