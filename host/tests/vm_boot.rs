@@ -223,6 +223,21 @@ fn a_diskless_vm_installs_into_ram_and_boots_the_image_with_its_hostname_and_add
         expected,
         "{st}"
     );
+    // The agent's own time per step, for the boot-time benchmark (the rest of the VM's wall
+    // time is firmware, iPXE, kernel boot under TCG).
+    let timings: Vec<String> = st[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {:.2}s",
+                s["step"].as_str().unwrap(),
+                s["elapsed_seconds"].as_f64().unwrap_or(0.0)
+            )
+        })
+        .collect();
+    eprintln!("node002 steps: {}", timings.join(", "));
     for (step, state) in &steps {
         // node002 has no BMC: its BMC setup is skipped, every other step is done.
         let want = if step == "setupbmc" {
