@@ -30,7 +30,10 @@ pub fn can_run(test: &str) -> bool {
         eprintln!("skipping {test}: /dev/net/tun is missing (no tap devices)");
         return false;
     }
-    netns::have_tool("qemu-system-x86_64", "qemu-system-x86 ipxe-qemu qemu-system-data");
+    netns::have_tool(
+        "qemu-system-x86_64",
+        "qemu-system-x86 ipxe-qemu qemu-system-data",
+    );
     netns::have_tool("busybox", "busybox-static");
     true
 }
@@ -49,7 +52,17 @@ pub fn static_agent() -> PathBuf {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let started = Instant::now();
-            let out = Command::new(cargo)
+            let mut command = Command::new(cargo);
+            // Only the basics: the CARGO_*, LD_LIBRARY_PATH and rustup variables `cargo test`
+            // gives this process would change fingerprints and rebuild the agent's dependencies
+            // whenever it is built from a shell in between.
+            command.env_clear();
+            for keep in ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"] {
+                if let Some(v) = std::env::var_os(keep) {
+                    command.env(keep, v);
+                }
+            }
+            let out = command
                 .current_dir(workspace)
                 .args([
                     "build",
@@ -140,7 +153,11 @@ pub fn busybox_image(dir: &Path, init: &str) -> PathBuf {
     std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
     std::fs::write(root.join("etc/os-release"), "ID=busybox\nNAME=BusyBox\n").unwrap();
     write_exec(&root.join("sbin/init"), init);
-    std::fs::copy(&k.vmlinuz, root.join("boot").join(format!("vmlinuz-{}", k.version))).unwrap();
+    std::fs::copy(
+        &k.vmlinuz,
+        root.join("boot").join(format!("vmlinuz-{}", k.version)),
+    )
+    .unwrap();
     let mods = root.join("lib/modules").join(&k.version);
     for rel in VM_MODULES {
         let to = mods.join(rel);
