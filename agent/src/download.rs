@@ -38,6 +38,16 @@ pub struct DownloadOptions {
 /// The default `request_window`: 8 blocks of 16 KiB still fill a LAN link from one peer.
 pub const REQUEST_WINDOW: usize = 8;
 
+/// librqbit's defaults drop a connection that was silent for 10 s but send keep-alives only
+/// every 120 s, so two nodes with nothing to trade for a while (one finished, or neither has
+/// a new piece) lose their connection, and librqbit reconnects only after 10 s, then 60 s of
+/// back-off: in a 64-node swarm that left half the nodes waiting 30–60 s for peers that had
+/// every piece. A keep-alive well inside the timeout keeps idle connections up.
+pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
+
+/// A peer silent for this long (keep-alives included) is dead.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A running download (and, once complete, a running seed).
 pub struct ImageDownload {
     session: Arc<Session>,
@@ -130,6 +140,8 @@ impl ImageDownload {
                     force_tracker_interval: Some(opts.announce_interval),
                     peer_opts: Some(PeerConnectionOptions {
                         max_request_window: Some(opts.request_window.max(1)),
+                        keep_alive_interval: Some(KEEP_ALIVE_EVERY),
+                        read_write_timeout: Some(PEER_TIMEOUT),
                         ..PeerConnectionOptions::default()
                     }),
                     ..AddTorrentOptions::default()

@@ -232,34 +232,36 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             download_only,
             request_window,
             seed_after,
-        } => async {
-            let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
-            opts.work_dir = work_dir;
-            opts.report_url = report_url;
-            opts.listen = listen;
-            opts.report_interval = seconds("report-every", report_every)?;
-            opts.announce_interval = seconds("announce-every", announce_every)?;
-            opts.unpack = !download_only;
-            opts.seed_after = Duration::try_from_secs_f64(seed_after).map_err(|_| {
+        } => {
+            async {
+                let mut opts = FetchOptions::new(&torrent_url, info_hash, seed_peers, out);
+                opts.work_dir = work_dir;
+                opts.report_url = report_url;
+                opts.listen = listen;
+                opts.report_interval = seconds("report-every", report_every)?;
+                opts.announce_interval = seconds("announce-every", announce_every)?;
+                opts.unpack = !download_only;
+                opts.seed_after = Duration::try_from_secs_f64(seed_after).map_err(|_| {
                 anyhow::anyhow!(
                     "--seed-after must be zero or a positive number of seconds, got {seed_after}"
                 )
             })?;
-            anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
-            opts.request_window = request_window;
-            let outcome = fetch(opts).await?;
-            println!(
-                "{}",
-                serde_json::json!({
-                    "bytes": outcome.bytes,
-                    "download_seconds": outcome.download_seconds,
-                    "unpack_seconds": outcome.unpack_seconds,
-                    "entries": outcome.entries,
-                })
-            );
-            anyhow::Ok(())
+                anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
+                opts.request_window = request_window;
+                let outcome = fetch(opts).await?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "bytes": outcome.bytes,
+                        "download_seconds": outcome.download_seconds,
+                        "unpack_seconds": outcome.unpack_seconds,
+                        "entries": outcome.entries,
+                    })
+                );
+                anyhow::Ok(())
+            }
+            .await
         }
-        .await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -85,6 +85,7 @@ impl HostSide {
         info_hash: InfoHash,
         state_dir: &Path,
         super_seed: bool,
+        upload_limit: Option<std::num::NonZeroU32>,
     ) -> anyhow::Result<Self> {
         let tracker = Tracker::new(TrackerSettings {
             interval: Duration::from_secs(5),
@@ -131,6 +132,7 @@ impl HostSide {
                         let mut seed_opts =
                             SeederOptions::new(&state_dir, SocketAddr::from((HOST_IP, SEED_PORT)));
                         seed_opts.super_seed = super_seed;
+                        seed_opts.upload_limit = upload_limit;
                         let seeder = TorrentSeeder::start(seed_opts).await?;
                         seeder.add(&torrent).await?;
                         seeder

@@ -8,7 +8,7 @@ mod host_side;
 pub mod netns;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -199,6 +199,7 @@ pub async fn run_swarm_bench(
         packed.info_hash,
         &work.join("seeder"),
         opts.super_seed,
+        host_upload_limit(opts.link_mbit),
     )?;
     let mut rows = Vec::new();
     for &n in &opts.nodes {
@@ -225,7 +226,10 @@ pub async fn run_swarm_bench(
             )
             .await?;
             let (host_cpu_after, nodes_cpu_after) = cpu_seconds();
-            let _ = std::fs::remove_dir_all(&run_dir);
+            if std::env::var_os("LUNA_BENCH_TRACE").is_none() {
+                // Traced runs keep each node's output (`node{i}.err`) for a look afterwards.
+                let _ = std::fs::remove_dir_all(&run_dir);
+            }
             let host_copies = match mode {
                 BenchMode::Http => n as f64,
                 BenchMode::Torrent => {
@@ -317,7 +321,10 @@ async fn run_once(
                     .arg(format!("http://{}/images/bench.tar.zst", host.http));
             }
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Files, not pipes: a node that seeds for a while must never block on a full pipe
+        // nobody reads until it exits.
+        cmd.stdout(std::fs::File::create(run_dir.join(format!("node{i}.out")))?)
+            .stderr(std::fs::File::create(run_dir.join(format!("node{i}.err")))?);
         nodes.0.push(cmd.spawn()?);
     }
     // A safety net only: neither mode may be slower than one server sending N copies.
@@ -348,14 +355,10 @@ async fn run_once(
             }
             if let Some(status) = child.try_wait()? {
                 exited[i] = true;
-                let mut stdout = String::new();
-                let mut stderr = String::new();
-                if let Some(mut s) = child.stdout.take() {
-                    std::io::Read::read_to_string(&mut s, &mut stdout)?;
-                }
-                if let Some(mut s) = child.stderr.take() {
-                    std::io::Read::read_to_string(&mut s, &mut stderr)?;
-                }
+                let stdout = std::fs::read_to_string(run_dir.join(format!("node{i}.out")))
+                    .unwrap_or_default();
+                let stderr = std::fs::read_to_string(run_dir.join(format!("node{i}.err")))
+                    .unwrap_or_default();
                 anyhow::ensure!(
                     status.success(),
                     "{mode} node {i} of {n} failed ({status}): {}",
@@ -409,6 +412,16 @@ async fn run_once(
         }
     }
     Ok(last.as_secs_f64())
+}
+
+/// What the host's seeder may send per second: 90 % of its link in payload (about 95 % on
+/// the wire with TCP/IP headers). A seeder that fills the link fills the shaper's queue, and
+/// the torrent file, tracker replies and TCP handshakes of late nodes then wait behind half a
+/// second of piece data or are dropped: in a 64-node run nodes waited 30–60 s on SYN
+/// retransmissions before they could even fetch the `.torrent`.
+fn host_upload_limit(link_mbit: u32) -> Option<std::num::NonZeroU32> {
+    let bytes = u64::from(link_mbit) * 1_000_000 / 8 * 9 / 10;
+    std::num::NonZeroU32::new(u32::try_from(bytes).unwrap_or(u32::MAX))
 }
 
 fn write_random(path: &Path, bytes: u64) -> std::io::Result<()> {
