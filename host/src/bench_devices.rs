@@ -26,6 +26,7 @@ struct Row {
     seconds: f64,
 }
 
+/// `unit` names one device ("BMC"); the device column takes its plural.
 fn report(rows: &[Row], json: bool, unit: &str) -> Result<()> {
     if json {
         for r in rows {
@@ -34,7 +35,12 @@ fn report(rows: &[Row], json: bool, unit: &str) -> Result<()> {
         return Ok(());
     }
     let mut t = Table::new();
-    t.set_header(["measured", unit, "wall time", &format!("per {unit}")]);
+    let plural = if unit.ends_with('h') {
+        format!("{unit}es")
+    } else {
+        format!("{unit}s")
+    };
+    t.set_header(["measured", &plural, "wall time", &format!("per {unit}")]);
     for r in rows {
         t.add_row([
             r.what.clone(),
@@ -254,7 +260,7 @@ pub async fn power(bmcs: usize, plugins: &Path, json: bool) -> Result<()> {
         seconds: sequential / ipmi as f64 * bmcs as f64,
     });
     drop(sims);
-    report(&rows, json, "BMCs")
+    report(&rows, json, "BMC")
 }
 
 pub async fn switches(count: usize, cycles: usize, plugins: &Path, json: bool) -> Result<()> {
@@ -369,5 +375,5 @@ pub async fn switches(count: usize, cycles: usize, plugins: &Path, json: bool) -
         devices: count,
         seconds: t.elapsed().as_secs_f64(),
     });
-    report(&rows, json, "switches")
+    report(&rows, json, "switch")
 }
