@@ -118,7 +118,9 @@ pub async fn power(bmcs: usize, plugins: &Path, json: bool) -> Result<()> {
     let mut sims: Vec<Proc> = Vec::new();
     for i in 0..ipmi {
         let dir = tmp.path().join(format!("bmc{i}"));
-        sims.push(simulators::ipmi_sim(&dir, &ipmi_ip(i), ipmi_port, "").map_err(|e| anyhow!(e))?);
+        sims.push(
+            simulators::ipmi_sim(&dir, &ipmi_ip(i), ipmi_port, "", None).map_err(|e| anyhow!(e))?,
+        );
     }
     for i in 0..redfish {
         sims.push(simulators::sushy(&redfish_ip(i), redfish_port).map_err(|e| anyhow!(e))?);
