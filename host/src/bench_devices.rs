@@ -26,6 +26,7 @@ struct Row {
     seconds: f64,
 }
 
+/// `unit` names one device ("BMC"); the device column takes its plural.
 fn report(rows: &[Row], json: bool, unit: &str) -> Result<()> {
     if json {
         for r in rows {
@@ -34,7 +35,12 @@ fn report(rows: &[Row], json: bool, unit: &str) -> Result<()> {
         return Ok(());
     }
     let mut t = Table::new();
-    t.set_header(["measured", unit, "wall time", &format!("per {unit}")]);
+    let plural = if unit.ends_with('h') {
+        format!("{unit}es")
+    } else {
+        format!("{unit}s")
+    };
+    t.set_header(["measured", &plural, "wall time", &format!("per {unit}")]);
     for r in rows {
         t.add_row([
             r.what.clone(),
@@ -112,7 +118,9 @@ pub async fn power(bmcs: usize, plugins: &Path, json: bool) -> Result<()> {
     let mut sims: Vec<Proc> = Vec::new();
     for i in 0..ipmi {
         let dir = tmp.path().join(format!("bmc{i}"));
-        sims.push(simulators::ipmi_sim(&dir, &ipmi_ip(i), ipmi_port, "").map_err(|e| anyhow!(e))?);
+        sims.push(
+            simulators::ipmi_sim(&dir, &ipmi_ip(i), ipmi_port, "", None).map_err(|e| anyhow!(e))?,
+        );
     }
     for i in 0..redfish {
         sims.push(simulators::sushy(&redfish_ip(i), redfish_port).map_err(|e| anyhow!(e))?);
@@ -254,7 +262,7 @@ pub async fn power(bmcs: usize, plugins: &Path, json: bool) -> Result<()> {
         seconds: sequential / ipmi as f64 * bmcs as f64,
     });
     drop(sims);
-    report(&rows, json, "BMCs")
+    report(&rows, json, "BMC")
 }
 
 pub async fn switches(count: usize, cycles: usize, plugins: &Path, json: bool) -> Result<()> {
@@ -369,5 +377,5 @@ pub async fn switches(count: usize, cycles: usize, plugins: &Path, json: bool) -
         devices: count,
         seconds: t.elapsed().as_secs_f64(),
     });
-    report(&rows, json, "switches")
+    report(&rows, json, "switch")
 }

@@ -51,7 +51,14 @@ fn spawn(cmd: &mut Command, what: &str) -> Result<Proc, String> {
 /// the power state in `DIR/power`, the next boot device in `DIR/boot` (what
 /// `chassis bootparam get 5` reports) and the last identify request ("<interval> <force>") in
 /// `DIR/identify`; after each power change it runs `on_power` (shell; `$2` is "1" or "0").
-pub fn ipmi_sim(dir: &Path, addr: &str, port: u16, on_power: &str) -> Result<Proc, String> {
+/// With `netns`, the BMC (and so its script) runs inside that network namespace.
+pub fn ipmi_sim(
+    dir: &Path,
+    addr: &str,
+    port: u16,
+    on_power: &str,
+    netns: Option<&str>,
+) -> Result<Proc, String> {
     let io = |e: std::io::Error| format!("ipmi_sim files in {}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("state")).map_err(io)?;
     let script = dir.join("chassis");
@@ -102,9 +109,17 @@ fi
         "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n",
     )
     .map_err(io)?;
+    // `ip netns exec` execs the program: the pid stays the simulator's.
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "ipmi_sim"]);
+            c
+        }
+        None => Command::new("ipmi_sim"),
+    };
     spawn(
-        Command::new("ipmi_sim")
-            .arg("-c")
+        cmd.arg("-c")
             .arg(dir.join("lan.conf"))
             .arg("-f")
             .arg(dir.join("sim.emu"))

@@ -97,7 +97,13 @@ pub fn ipmi_sim(dir: &Path, addr: &str, port: u16) -> Proc {
 /// [`ipmi_sim`] whose chassis script also runs `on_power` (shell, `$2` is "1" or "0") after each
 /// power change: tests use it to start and stop a VM.
 pub fn ipmi_sim_with(dir: &Path, addr: &str, port: u16, on_power: &str) -> Proc {
-    simulators::ipmi_sim(dir, addr, port, on_power).unwrap_or_else(|e| panic!("{e}"))
+    simulators::ipmi_sim(dir, addr, port, on_power, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`ipmi_sim_with`] inside network namespace `netns` (a VM lab's, so its script can reach the
+/// lab's bridge).
+pub fn ipmi_sim_in(netns: &str, dir: &Path, addr: &str, port: u16, on_power: &str) -> Proc {
+    simulators::ipmi_sim(dir, addr, port, on_power, Some(netns)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A Redfish BMC (sushy-emulator, fake driver) on `addr:port`, plain HTTP.
