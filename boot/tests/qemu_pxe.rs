@@ -16,63 +16,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::boot_http::BootSite;
+use support::kernel::kernel;
 use support::netns::{Netns, NsRuntime, can_run, have_tool, veth};
 
 const KNOWN_MAC: &str = "52:54:00:aa:00:01";
 const UNKNOWN_MAC: &str = "52:54:00:bb:00:09";
-
-/// A Debian cloud kernel: `LUNA_TEST_KERNEL`, or one fetched once with `apt-get download` into
-/// `~/.cache/luna-boot-kernel`.
-fn kernel() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("LUNA_TEST_KERNEL") {
-        return Some(PathBuf::from(path));
-    }
-    let cache = PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-        .join(".cache/luna-boot-kernel");
-    let find = || {
-        std::fs::read_dir(cache.join("x/boot"))
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-            })
-    };
-    if let Some(k) = find() {
-        return Some(k);
-    }
-    std::fs::create_dir_all(&cache).ok()?;
-    let depends = Command::new("apt-cache")
-        .args(["depends", "linux-image-cloud-amd64"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&depends.stdout);
-    let package = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Depends: "))
-        .find(|p| p.starts_with("linux-image-6"))?
-        .to_string();
-    let ok = Command::new("apt-get")
-        .args(["download", &package])
-        .current_dir(&cache)
-        .status()
-        .ok()?
-        .success();
-    if !ok {
-        return None;
-    }
-    let deb = std::fs::read_dir(&cache)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "deb"))?;
-    Command::new("dpkg-deb")
-        .args(["-x", deb.to_str()?, cache.join("x").to_str()?])
-        .status()
-        .ok()?;
-    find()
-}
 
 struct Vm {
     child: Child,

@@ -166,7 +166,7 @@ fn initramfs_carries_agent_busybox_modules_and_working_tools() {
         "usr/bin/luna-agent",
         "etc/luna/modules",
         "dev/console",
-        // the host's bundle when the image has none: the agent's HTTP client needs one
+        // The agent's HTTP client needs CA certificates (here the host's: the image has none).
         "etc/ssl/certs/ca-certificates.crt",
     ] {
         assert!(

@@ -5,4 +5,5 @@
 pub mod boot_http;
 pub mod dhcp_client;
 pub mod initramfs;
+pub mod kernel;
 pub mod netns;

@@ -25,7 +25,7 @@ pub const DEFAULT_TOOLS: &[&str] = &[
     "blkid",
 ];
 
-/// The CA bundle the agent's HTTP client loads (Debian's path; openssl-probe looks there).
+/// The CA bundle the agent's HTTP clients load (Debian's path; rustls-native-certs looks there).
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Where tools are looked up in the image, in order.
@@ -219,19 +219,20 @@ impl InitramfsBuilder {
                 reason: "not an ELF executable".into(),
             })?;
         tree.host_file(&bin.join("luna-agent"), &o.agent_binary, 0o755);
-        // The agent's torrent client (reqwest + rustls with the system's roots) refuses to start
-        // without a CA bundle, though installs talk plain HTTP: the image's, else the host's.
-        let ca = resolve_in_root(root, Path::new(CA_BUNDLE))
+
+        // The agent's torrent client (librqbit's HTTP client) refuses to start without system CA
+        // certificates, even for a plain-HTTP tracker: carry the image's bundle, else the host's.
+        let ca_bundle = resolve_in_root(root, Path::new(CA_BUNDLE))
             .ok()
             .filter(|p| p.is_file())
             .or_else(|| Some(PathBuf::from(CA_BUNDLE)).filter(|p| p.is_file()));
-        match ca {
-            Some(source) => {
+        match ca_bundle {
+            Some(src) => {
                 let dest = tree.real_path(Path::new(CA_BUNDLE));
-                tree.host_file(&dest, &source, 0o644);
+                tree.host_file(&dest, &src, 0o644);
             }
             None => warnings.push(format!(
-                "no CA bundle ({CA_BUNDLE}) in the image or on this host: the agent cannot start its download; install ca-certificates"
+                "no CA certificates ({CA_BUNDLE}) in the image or on the host; the agent cannot download the image without them (install ca-certificates)"
             )),
         }
 
