@@ -185,7 +185,9 @@ fn agent_installs_debian_onto_a_block_device_with_gpt_simple_and_grub_post() {
     let uuid = String::from_utf8_lossy(&uuid.stdout).trim().to_string();
     let grub = read("boot/grub/grub.cfg");
     assert!(
-        grub.contains(&format!("root=UUID={uuid} ro console=ttyS0,115200 no_timer_check")),
+        grub.contains(&format!(
+            "root=UUID={uuid} ro console=ttyS0,115200 no_timer_check"
+        )),
         "grub.cfg must boot the root by UUID with the serial console:\n{grub}"
     );
     assert!(read("etc/systemd/network/10-luna-bootif.network").contains("Address=10.141.0.1/16"));
