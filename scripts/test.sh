@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 APT_PACKAGES=(busybox-static cpio isc-dhcp-client dnsmasq bind9-dnsutils bind9-utils isc-dhcp-server
   kea-dhcp4-server tftp-hpa ipxe qemu-system-x86 ipxe-qemu qemu-system-data
   openipmi ipmitool snmp e2fsprogs util-linux coreutils iproute2
-  musl-tools debootstrap fdisk qemu-utils)
+  musl-tools debootstrap fdisk qemu-utils iputils-ping)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,6 +30,14 @@ if ((${#missing[@]})); then
 fi
 
 # Python simulators (SNMP switch, Redfish BMC) in a venv the plugin tests look in.
+PYENV_DIR="$HOME/.cache/luna-pyenv"
+if [ ! -x "$PYENV_DIR/bin/snmpsim-command-responder" ] || [ ! -x "$PYENV_DIR/bin/sushy-emulator" ]; then
+  python3 -m venv "$PYENV_DIR"
+  "$PYENV_DIR/bin/pip" install -q snmpsim pysmi sushy-tools
+fi
+export PATH="$PATH:$PYENV_DIR/bin"
+
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || # Python simulators (SNMP switch, Redfish BMC) in a venv the plugin tests look in.
 PYENV_DIR="$HOME/.cache/luna-pyenv"
 if [ ! -x "$PYENV_DIR/bin/snmpsim-command-responder" ] || [ ! -x "$PYENV_DIR/bin/sushy-emulator" ]; then
   python3 -m venv "$PYENV_DIR"

@@ -112,15 +112,24 @@ fn agent_installs_debian_onto_a_block_device_with_gpt_simple_and_grub_post() {
     ])
     .ok();
     d.luna(&[
-        "network", "add", "-n", "cluster", "-N", "10.141.0.0", "-P", "16",
+        "network",
+        "add",
+        "-n",
+        "cluster",
+        "-N",
+        "10.141.0.0",
+        "-P",
+        "16",
     ])
     .ok();
     install_cluster::add_image(&d, image, "", &["--image-only"]);
     install_cluster::bind_group(&d, "cluster", &disk.device);
     d.luna(&["group", "change", "compute", "--domain", "cluster"])
         .ok();
-    d.luna(&["node", "add", "-g", "compute", "-n", "node001", "--mac", MAC])
-        .ok();
+    d.luna(&[
+        "node", "add", "-g", "compute", "-n", "node001", "--mac", MAC,
+    ])
+    .ok();
 
     let shim = partition_shim(tmp.path(), &disk.device);
     let path = format!(
@@ -176,12 +185,12 @@ fn agent_installs_debian_onto_a_block_device_with_gpt_simple_and_grub_post() {
     let uuid = String::from_utf8_lossy(&uuid.stdout).trim().to_string();
     let grub = read("boot/grub/grub.cfg");
     assert!(
-        grub.contains(&format!("root=UUID={uuid} ro console=ttyS0,115200")),
+        grub.contains(&format!(
+            "root=UUID={uuid} ro console=ttyS0,115200 no_timer_check"
+        )),
         "grub.cfg must boot the root by UUID with the serial console:\n{grub}"
     );
-    assert!(
-        read("etc/systemd/network/10-luna-bootif.network").contains("Address=10.141.0.1/16")
-    );
+    assert!(read("etc/systemd/network/10-luna-bootif.network").contains("Address=10.141.0.1/16"));
 
     let steps = install_cluster::step_rows(&d.json(&["node", "status", "node001"])[0]);
     let done: Vec<String> = steps.iter().map(|(s, st, _)| format!("{s} {st}")).collect();

@@ -202,7 +202,10 @@ impl Daemon {
 
     /// Starts a stopped daemon again on the same port: nodes keep the URL they booted with.
     pub fn start_again(&mut self) {
-        assert!(self.child.is_none(), "start_again: the daemon is still running");
+        assert!(
+            self.child.is_none(),
+            "start_again: the daemon is still running"
+        );
         self.spawn_on_port();
     }
 

@@ -93,7 +93,7 @@ pub fn bind_group(d: &Daemon, network: &str, disk: &str) {
         "--post-install",
         "grub-post",
         "--plugin-config",
-        r#"{"kernel_args": "console=ttyS0,115200", "timeout": 1}"#,
+        r#"{"kernel_args": "console=ttyS0,115200 no_timer_check", "timeout": 1}"#,
     ])
     .ok();
 }

@@ -231,7 +231,9 @@ mod tests {
             &Config::default(),
         )
         .unwrap();
-        let link = s.find("ln -s \"$dev\" \"/dev/disk/by-uuid/$uuid\"").unwrap();
+        let link = s
+            .find("ln -s \"$dev\" \"/dev/disk/by-uuid/$uuid\"")
+            .unwrap();
         let mkconfig = s.find("\"$GRUB-mkconfig\"").unwrap();
         assert!(link < mkconfig, "{s}");
     }
