@@ -192,7 +192,12 @@ pub async fn install(ctx: &InstallContext, sink: &Sink) -> Result<(), StepFailur
             }
         }
     }
-    let mut r = report(InstallStep::Success, StepState::Done, Instant::now());
+    // "Installed" must survive a power reset: flush what the steps wrote (the boot loader's
+    // config last of all) before saying so. Without it a BMC reset soon after success found a
+    // disk whose grub.cfg was still in the page cache and stopped at GRUB's prompt.
+    let flush = Instant::now();
+    tokio::task::spawn_blocking(rustix::fs::sync).await.ok();
+    let mut r = report(InstallStep::Success, StepState::Done, flush);
     r.message = Some(format!("{} is installed", ctx.plan.hostname));
     sink.send(node, r).await;
     console::step("success", "the node is installed");
