@@ -206,13 +206,8 @@ impl PluginRuntime {
         node: &NodeContext,
         config: &serde_json::Value,
     ) -> Result<PartitionPlan> {
-        let (inner, plugin, node, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.partition(&plugin, &node, &config)).await
+        self.node_hook(plugin, node, config, |i, p, n, c| i.partition(p, n, c))
+            .await
     }
 
     /// Run the post-install hook: returns a script run chrooted in the installed system.
@@ -223,14 +218,11 @@ impl PluginRuntime {
         layout: &PartitionPlan,
         config: &serde_json::Value,
     ) -> Result<String> {
-        let (inner, plugin, node, layout, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            layout.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.post_install(&plugin, &node, &layout, &config)).await
+        let layout = layout.clone();
+        self.node_hook(plugin, node, config, move |i, p, n, c| {
+            i.post_install(p, n, &layout, c)
+        })
+        .await
     }
 
     /// Run the BMC setup hook: returns a script run in the node's initramfs.
@@ -240,13 +232,8 @@ impl PluginRuntime {
         node: &NodeContext,
         config: &serde_json::Value,
     ) -> Result<String> {
-        let (inner, plugin, node, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.bmc_setup(&plugin, &node, &config)).await
+        self.node_hook(plugin, node, config, |i, p, n, c| i.bmc_setup(p, n, c))
+            .await
     }
 
     /// Run switch discovery; the plugin's SNMP reaches only `switch.address`.
@@ -273,13 +260,10 @@ impl PluginRuntime {
         action: PowerAction,
         config: &serde_json::Value,
     ) -> Result<PowerState> {
-        let (inner, plugin, node, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.power(&plugin, &node, action, &config)).await
+        self.node_hook(plugin, node, config, move |i, p, n, c| {
+            i.power(p, n, action, c)
+        })
+        .await
     }
 
     /// Switch a node's identify light on or off (power hook 0.2).
@@ -290,13 +274,10 @@ impl PluginRuntime {
         on: bool,
         config: &serde_json::Value,
     ) -> Result<()> {
-        let (inner, plugin, node, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.identify(&plugin, &node, on, &config)).await
+        self.node_hook(plugin, node, config, move |i, p, n, c| {
+            i.identify(p, n, on, c)
+        })
+        .await
     }
 
     /// Set a node's next boot device (power hook 0.2).
@@ -307,13 +288,10 @@ impl PluginRuntime {
         device: BootDevice,
         config: &serde_json::Value,
     ) -> Result<()> {
-        let (inner, plugin, node, config) = (
-            self.inner.clone(),
-            plugin.clone(),
-            node.clone(),
-            config.clone(),
-        );
-        off_executor(move || inner.set_next_boot(&plugin, &node, device, &config)).await
+        self.node_hook(plugin, node, config, move |i, p, n, c| {
+            i.set_next_boot(p, n, device, c)
+        })
+        .await
     }
 
     /// Blocking form of [`Self::partition`], for callers already off the executor (plan
@@ -350,6 +328,28 @@ impl PluginRuntime {
 }
 
 /// A plugin call never runs on an async worker thread: a slow plugin must not stall the daemon.
+impl PluginRuntime {
+    /// Runs a node hook on the blocking pool with owned copies of its arguments (the runtime
+    /// is synchronous; a slow plugin must not hold an executor thread).
+    async fn node_hook<T: Send + 'static>(
+        &self,
+        plugin: &Plugin,
+        node: &NodeContext,
+        config: &serde_json::Value,
+        call: impl FnOnce(&Inner, &Plugin, &NodeContext, &serde_json::Value) -> Result<T>
+        + Send
+        + 'static,
+    ) -> Result<T> {
+        let (inner, plugin, node, config) = (
+            self.inner.clone(),
+            plugin.clone(),
+            node.clone(),
+            config.clone(),
+        );
+        off_executor(move || call(&inner, &plugin, &node, &config)).await
+    }
+}
+
 async fn off_executor<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
