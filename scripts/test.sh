@@ -37,14 +37,6 @@ if [ ! -x "$PYENV_DIR/bin/snmpsim-command-responder" ] || [ ! -x "$PYENV_DIR/bin
 fi
 export PATH="$PATH:$PYENV_DIR/bin"
 
-rustup target add wasm32-wasip2 >/dev/null 2>&1 || # Python simulators (SNMP switch, Redfish BMC) in a venv the plugin tests look in.
-PYENV_DIR="$HOME/.cache/luna-pyenv"
-if [ ! -x "$PYENV_DIR/bin/snmpsim-command-responder" ] || [ ! -x "$PYENV_DIR/bin/sushy-emulator" ]; then
-  python3 -m venv "$PYENV_DIR"
-  "$PYENV_DIR/bin/pip" install -q snmpsim pysmi sushy-tools
-fi
-export PATH="$PATH:$PYENV_DIR/bin"
-
 rustup target add wasm32-wasip2
 # The VM tests build the static luna-agent (musl) for the initramfs.
 rustup target add x86_64-unknown-linux-musl
