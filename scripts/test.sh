@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 APT_PACKAGES=(busybox-static cpio isc-dhcp-client dnsmasq bind9-dnsutils bind9-utils isc-dhcp-server
   kea-dhcp4-server tftp-hpa ipxe qemu-system-x86 ipxe-qemu qemu-system-data
   openipmi ipmitool snmp e2fsprogs util-linux coreutils iproute2
-  musl-tools debootstrap fdisk qemu-utils iputils-ping)
+  musl-tools debootstrap fdisk qemu-utils iputils-ping wrk)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -106,7 +106,17 @@ fn main() -> ExitCode {
                 nodes,
                 concurrency,
                 only,
-            }) => match boot::bench::run(nodes, concurrency, &only).await {
+                client,
+                duration,
+            }) => match boot::bench::run(
+                nodes,
+                concurrency,
+                &only,
+                client,
+                std::time::Duration::from_secs(duration),
+            )
+            .await
+            {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(7, &format!("{e:#}")),
             },

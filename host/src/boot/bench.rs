@@ -46,8 +46,25 @@ fn mac_of(i: usize) -> String {
     )
 }
 
+/// Who generates the load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadClient {
+    /// `wrk` if installed (a separate process: the server's cores measure the server), else the
+    /// built-in client.
+    Auto,
+    Wrk,
+    /// reqwest in this process: it shares the daemon's cores, so it measures less than wrk.
+    Builtin,
+}
+
 /// `only`: route names to measure (`ipxe`, `plan`, `announce`); empty means all.
-pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> {
+pub async fn run(
+    nodes: u32,
+    concurrency: usize,
+    only: &[String],
+    client_kind: LoadClient,
+    duration: Duration,
+) -> Result<()> {
     for o in only {
         if !matches!(o.as_str(), "ipxe" | "plan" | "announce") {
             bail!("unknown route {o:?} for --only: use ipxe, plan or announce");
@@ -115,7 +132,7 @@ pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> 
     let announce = |i: usize| {
         // BENCH_INFO_HASH, percent-encoded.
         format!(
-            "{base}/announce?info_hash=%00%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13&peer_id=-LB0001-{i:012}&port=6881&uploaded=0&downloaded=0&left=1000&compact=1&event=started"
+            "/announce?info_hash=%00%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13&peer_id=-LB0001-{i:012}&port=6881&uploaded=0&downloaded=0&left=1000&compact=1&event=started"
         )
     };
     let routes: Vec<Route> = [
@@ -131,18 +148,69 @@ pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> 
     for i in 0..nodes {
         let mac = mac_of(i);
         for r in &routes {
-            let url = match r {
-                Route::Ipxe => format!(
-                    "{base}/boot/ipxe?mac={}&platform=efi",
-                    mac.replace(':', "-")
-                ),
-                Route::Plan => format!("{base}/api/v1/nodes/{mac}/plan"),
+            let path = match r {
+                Route::Ipxe => format!("/boot/ipxe?mac={}&platform=efi", mac.replace(':', "-")),
+                Route::Plan => format!("/api/v1/nodes/{mac}/plan"),
                 Route::Announce => announce(i),
             };
-            list.push((*r, url));
+            list.push((*r, path));
         }
     }
-    let urls = Arc::new(list);
+    let use_wrk = match client_kind {
+        LoadClient::Wrk => true,
+        LoadClient::Builtin => false,
+        LoadClient::Auto => {
+            let found = super::wrk_load::available();
+            if !found {
+                eprintln!(
+                    "wrk is not installed (apt install wrk): measuring with the built-in client, which shares the daemon's cores"
+                );
+            }
+            found
+        }
+    };
+    if use_wrk {
+        eprintln!(
+            "{nodes} nodes ({} requests each) over {concurrency} connections for {} s, load from wrk ...",
+            routes.len(),
+            duration.as_secs()
+        );
+        let paths: Vec<String> = list.into_iter().map(|(_, p)| p).collect();
+        let s = super::wrk_load::run(&base, &paths, concurrency, duration, tmp.path()).await;
+        server.abort();
+        let s = s?;
+        let mut t = Table::new();
+        t.set_header(["routes", "requests", "failed", "p50", "p99", "max"]);
+        t.add_row([
+            routes
+                .iter()
+                .map(|r| r.name())
+                .collect::<Vec<_>>()
+                .join(" + "),
+            s.requests.to_string(),
+            s.failed.to_string(),
+            format!("{:.1} ms", s.p50_ms),
+            format!("{:.1} ms", s.p99_ms),
+            format!("{:.1} ms", s.max_ms),
+        ]);
+        println!("{t}");
+        println!(
+            "{} requests in {:.2} s: {:.0} requests/s, p99 {:.1} ms (goal: >= {GOAL_RPS:.0} requests/s, p99 < {GOAL_P99_MS:.0} ms; load: wrk)",
+            s.requests,
+            s.seconds,
+            s.requests as f64 / s.seconds.max(1e-9),
+            s.p99_ms
+        );
+        if s.failed > 0 {
+            bail!("{} requests failed", s.failed);
+        }
+        return Ok(());
+    }
+    let urls: Arc<Vec<(Route, String)>> = Arc::new(
+        list.into_iter()
+            .map(|(r, p)| (r, format!("{base}{p}")))
+            .collect(),
+    );
 
     eprintln!(
         "{} requests from {nodes} nodes, {concurrency} at a time ...",
@@ -208,7 +276,7 @@ pub async fn run(nodes: u32, concurrency: usize, only: &[String]) -> Result<()> 
     println!("{t}");
     let rps = all.len() as f64 / wall.as_secs_f64();
     println!(
-        "{} requests in {:.2} s: {rps:.0} requests/s, p99 {p99:.1} ms (goal: >= {GOAL_RPS:.0} requests/s, p99 < {GOAL_P99_MS:.0} ms)",
+        "{} requests in {:.2} s: {rps:.0} requests/s, p99 {p99:.1} ms (goal: >= {GOAL_RPS:.0} requests/s, p99 < {GOAL_P99_MS:.0} ms; load: built-in client)",
         all.len(),
         wall.as_secs_f64()
     );

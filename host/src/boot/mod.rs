@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cache;
 pub mod leases;
 pub mod scripts;
+mod wrk_load;
 
 use crate::service::Luna;
 use anyhow::{Context, Result};

@@ -763,6 +763,12 @@ pub enum BenchCmd {
         /// Measure only these routes (ipxe, plan, announce; comma-separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Load generator: wrk (a separate process), the built-in client, or auto (wrk if installed).
+        #[arg(long, value_enum, default_value_t = crate::boot::bench::LoadClient::Auto)]
+        client: crate::boot::bench::LoadClient,
+        /// Seconds of load with wrk (the built-in client sends one round per node instead).
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
     },
 }
 
