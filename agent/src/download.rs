@@ -80,7 +80,10 @@ async fn fetch_torrent(url: &str) -> anyhow::Result<Vec<u8>> {
             .and_then(|r| r.error_for_status())
         {
             Ok(r) => return Ok(r.bytes().await?.to_vec()),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                tracing::info!(attempt, error = %e, "fetching the torrent failed; retrying");
+                last = Some(e);
+            }
         }
     }
     Err(anyhow!(
@@ -93,7 +96,13 @@ impl ImageDownload {
     /// Fetches the `.torrent`, checks its info-hash and starts downloading. Data already in
     /// `work_dir` from an interrupted run is checked and kept.
     pub async fn start(opts: DownloadOptions) -> anyhow::Result<Self> {
+        let asked = std::time::Instant::now();
         let torrent = fetch_torrent(&opts.torrent_url).await?;
+        tracing::info!(
+            url = %opts.torrent_url,
+            ms = asked.elapsed().as_millis() as u64,
+            "fetched the torrent"
+        );
         let trackers = crate::leave::http_trackers(&torrent);
         // librqbit does not announce a port for loopback listeners, and cannot report the
         // port it got for port 0 before announcing: pick the port here and announce it.
@@ -179,6 +188,7 @@ impl ImageDownload {
             .with_metadata(|m| m.lengths().total_pieces() as usize)
             .map_err(|e| anyhow!("reading the torrent's piece count: {e:#}"))?;
         let waker = crate::waker::start_waker(handle.clone(), listen, got, pieces);
+        tracing::info!(%listen, pieces, "downloading");
         Ok(ImageDownload {
             waker,
             _fronts: crate::fronts::start_fronts(&handle, total),

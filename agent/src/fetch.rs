@@ -124,6 +124,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         }
     }
     let download_seconds = started.elapsed().as_secs_f64();
+    tracing::info!(seconds = download_seconds, "image verified");
     reporter
         .send(&download.progress(DownloadPhase::Verified))
         .await;

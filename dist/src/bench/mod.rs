@@ -256,6 +256,10 @@ pub async fn run_swarm_bench(
     }
     drop(host);
     drop(net);
+    if std::env::var_os("LUNA_BENCH_TRACE").is_some() {
+        // A traced run keeps every node's log for a look afterwards.
+        eprintln!("node logs kept in {}", scratch.keep().display());
+    }
     Ok(rows)
 }
 
