@@ -310,12 +310,24 @@ fn boot_files_are_served_from_the_data_dir_only() {
     }
 }
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
+/// A port free for both UDP and TCP (DNS listens on both), below the ephemeral range: a port from
+/// `bind(0)` is free only for UDP, and another test's outgoing TCP connection or daemon could
+/// take its TCP twin before the daemon binds it (seen in CI as "Address already in use").
+fn free_udp_tcp_port() -> u16 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .subsec_nanos()
+        ^ std::process::id();
+    for i in 0..1000u32 {
+        let port = 20_000 + (seed.wrapping_add(i.wrapping_mul(7919)) % 12_000) as u16;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP in 20000-31999");
 }
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
@@ -351,7 +363,13 @@ fn dns_tftp_and_exports_through_the_daemon() {
     ] {
         have_tool(tool, pkg);
     }
-    let (dns_port, tftp_port) = (free_udp_port(), free_udp_port());
+    let dns_port = free_udp_tcp_port();
+    let tftp_port = loop {
+        let p = free_udp_tcp_port();
+        if p != dns_port {
+            break p;
+        }
+    };
     let config = format!(
         "[dns]\nlisten = [\"127.0.0.1:{dns_port}\"]\n\n[tftp]\nlisten = \"127.0.0.1:{tftp_port}\"\n"
     );
