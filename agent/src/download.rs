@@ -45,6 +45,12 @@ pub const REQUEST_WINDOW: usize = 8;
 /// every piece. A keep-alive well inside the timeout keeps idle connections up.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 
+/// How long one connect to a peer may take. librqbit's 10 s allows the kernel four SYNs (at 0,
+/// 1, 3 and 7 s); behind a busy peer's full link queue all four were lost for most connects in a
+/// 64-node swarm, and librqbit then waits 10 s and after a second failure 60–120 s before it
+/// tries that peer again. 30 s allows a fifth SYN (at 15 s) before any back-off.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A peer silent for this long (keep-alives included) is dead.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -151,7 +157,7 @@ impl ImageDownload {
                         max_request_window: Some(opts.request_window.max(1)),
                         keep_alive_interval: Some(KEEP_ALIVE_EVERY),
                         read_write_timeout: Some(PEER_TIMEOUT),
-                        ..PeerConnectionOptions::default()
+                        connect_timeout: Some(CONNECT_TIMEOUT),
                     }),
                     ..AddTorrentOptions::default()
                 }),
