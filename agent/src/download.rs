@@ -33,7 +33,23 @@ pub struct DownloadOptions {
     /// Most block requests outstanding per peer. Small, so a node never reserves many pieces
     /// on its slow share of the host's link while peers could send them sooner.
     pub request_window: usize,
+    /// Most pieces reserved for download at once, across all peers.
+    pub inflight_pieces: usize,
+    /// Most peers connected at once.
+    pub peer_limit: usize,
 }
+
+/// The default `inflight_pieces`. A node that reserves pieces from every peer at once asks
+/// each for more than the peer's link carries in seconds, leaves no piece unreserved and
+/// turns the whole download into an endgame of steals and duplicate data (a 64-node swarm
+/// received 2.2 images per node). A few pieces in flight keep every peer's queue short, so
+/// a piece a node just got is forwarded within a fraction of a second.
+pub const INFLIGHT_PIECES: usize = 8;
+
+/// The default `peer_limit`. Every connected peer sends a HAVE per piece it gets, so the
+/// swarm's messages grow with nodes x peers x pieces; a few dozen peers spread the pieces as
+/// well as the whole swarm does (the graph's diameter stays two).
+pub const PEER_LIMIT: usize = 32;
 
 /// The default `request_window`: 8 blocks of 16 KiB still fill a LAN link from one peer.
 pub const REQUEST_WINDOW: usize = 8;
@@ -57,10 +73,6 @@ pub const PEER_TIMEOUT: Duration = Duration::from_secs(20);
 /// A running download (and, once complete, a running seed).
 pub struct ImageDownload {
     session: Arc<Session>,
-    /// The random-offset streams that spread piece order (see `fronts`); stopped on drop.
-    _fronts: tokio::task::JoinSet<()>,
-    /// Wakes idle peer connections while downloading (see `waker`).
-    waker: tokio::task::JoinHandle<()>,
     handle: Arc<ManagedTorrent>,
     info_hash: InfoHash,
     data_file: PathBuf,
@@ -153,6 +165,9 @@ impl ImageDownload {
                     overwrite: true,
                     initial_peers: Some(opts.seed_peers.clone()),
                     force_tracker_interval: Some(opts.announce_interval),
+                    max_inflight_pieces: Some(opts.inflight_pieces.max(1)),
+                    // The host seeder is one of them, so at least two.
+                    peer_limit: Some(opts.peer_limit.max(2)),
                     peer_opts: Some(PeerConnectionOptions {
                         max_request_window: Some(opts.request_window.max(1)),
                         keep_alive_interval: Some(KEEP_ALIVE_EVERY),
@@ -189,15 +204,11 @@ impl ImageDownload {
             .wait_until_initialized()
             .await
             .with_context(|| format!("checking the data already in {}", opts.work_dir.display()))?;
-        let total = handle.stats().total_bytes;
         let pieces = handle
             .with_metadata(|m| m.lengths().total_pieces() as usize)
             .map_err(|e| anyhow!("reading the torrent's piece count: {e:#}"))?;
-        let waker = crate::waker::start_waker(handle.clone(), listen, got, pieces);
         tracing::info!(%listen, pieces, "downloading");
         Ok(ImageDownload {
-            waker,
-            _fronts: crate::fronts::start_fronts(&handle, total),
             data_file: opts.work_dir.join(name),
             session,
             handle,
@@ -245,6 +256,15 @@ impl ImageDownload {
         }
     }
 
+    /// Piece data received so far, duplicates and pieces that failed their check included:
+    /// beside the image size, what the swarm wasted on this node's link.
+    pub fn fetched_bytes(&self) -> u64 {
+        self.handle
+            .stats()
+            .live
+            .map_or(0, |l| l.snapshot.fetched_bytes)
+    }
+
     /// Waits until every piece is downloaded and has passed its SHA-1 check.
     pub async fn wait_verified(&self) -> anyhow::Result<()> {
         self.handle
@@ -275,7 +295,6 @@ impl ImageDownload {
 
     /// Stops seeding and closes the session. The downloaded file stays.
     pub async fn stop(self) {
-        self.waker.abort();
         let stats = self.handle.stats();
         let _ = self
             .session

@@ -30,6 +30,10 @@ pub struct FetchOptions {
     pub announce_interval: Duration,
     /// Most block requests outstanding per peer (see `DownloadOptions`).
     pub request_window: usize,
+    /// Most pieces reserved at once (see `DownloadOptions`).
+    pub inflight_pieces: usize,
+    /// Most peers connected at once (see `DownloadOptions`).
+    pub peer_limit: usize,
     /// Unpack into `out_dir` (the install); `false` only downloads and verifies the packed
     /// image into `out_dir` (benchmarks, pre-staging).
     pub unpack: bool,
@@ -58,6 +62,8 @@ impl FetchOptions {
             report_interval: Duration::from_secs(1),
             announce_interval: Duration::from_secs(5),
             request_window: crate::download::REQUEST_WINDOW,
+            inflight_pieces: crate::download::INFLIGHT_PIECES,
+            peer_limit: crate::download::PEER_LIMIT,
             unpack: true,
             seed_after: Duration::ZERO,
         }
@@ -68,6 +74,8 @@ impl FetchOptions {
 #[derive(Debug, Clone)]
 pub struct FetchOutcome {
     pub bytes: u64,
+    /// Piece data received, duplicates included (`bytes` when nothing was wasted).
+    pub fetched: u64,
     pub download_seconds: f64,
     pub unpack_seconds: f64,
     pub entries: u64,
@@ -110,6 +118,8 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         listen: opts.listen,
         announce_interval: opts.announce_interval,
         request_window: opts.request_window,
+        inflight_pieces: opts.inflight_pieces,
+        peer_limit: opts.peer_limit,
     })
     .await?;
     {
@@ -131,10 +141,12 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
     if !opts.unpack {
         tokio::time::sleep(opts.seed_after).await;
         let done = download.progress(DownloadPhase::Done);
+        let fetched = download.fetched_bytes();
         download.stop().await;
         reporter.send(&done).await;
         return Ok(FetchOutcome {
             bytes: done.bytes_total,
+            fetched,
             download_seconds,
             unpack_seconds: 0.0,
             entries: 0,
@@ -153,6 +165,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
     let unpack_seconds = unpack_started.elapsed().as_secs_f64();
     tokio::time::sleep(opts.seed_after).await;
     let done = download.progress(DownloadPhase::Done);
+    let fetched = download.fetched_bytes();
     download.stop().await;
     reporter.send(&done).await;
     if opts.work_dir.is_none() {
@@ -162,6 +175,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
     }
     Ok(FetchOutcome {
         bytes: done.bytes_total,
+        fetched,
         download_seconds,
         unpack_seconds,
         entries: stats.entries,

@@ -4,10 +4,8 @@
 pub mod boot;
 pub mod download;
 pub mod fetch;
-pub mod fronts;
 pub mod leave;
 pub mod report;
-pub mod waker;
 
 pub use download::{DownloadOptions, ImageDownload};
 pub use fetch::{FetchOptions, FetchOutcome, fetch};

@@ -49,6 +49,12 @@ enum Command {
         /// Most block requests outstanding per peer.
         #[arg(long, default_value_t = luna_agent::download::REQUEST_WINDOW)]
         request_window: usize,
+        /// Most pieces reserved for download at once, across all peers.
+        #[arg(long, default_value_t = luna_agent::download::INFLIGHT_PIECES)]
+        inflight_pieces: usize,
+        /// Most peers connected at once (the host seeder included).
+        #[arg(long, default_value_t = luna_agent::download::PEER_LIMIT)]
+        peer_limit: usize,
         /// Only download and verify the packed image into OUT; do not unpack it.
         #[arg(long)]
         download_only: bool,
@@ -231,6 +237,8 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             announce_every,
             download_only,
             request_window,
+            inflight_pieces,
+            peer_limit,
             seed_after,
         } => {
             async {
@@ -248,11 +256,19 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             })?;
                 anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
                 opts.request_window = request_window;
+                anyhow::ensure!(inflight_pieces >= 1, "--inflight-pieces must be at least 1");
+                opts.inflight_pieces = inflight_pieces;
+                anyhow::ensure!(
+                    peer_limit >= 2,
+                    "--peer-limit must be at least 2 (the host and one node)"
+                );
+                opts.peer_limit = peer_limit;
                 let outcome = fetch(opts).await?;
                 println!(
                     "{}",
                     serde_json::json!({
                         "bytes": outcome.bytes,
+                        "fetched": outcome.fetched,
                         "download_seconds": outcome.download_seconds,
                         "unpack_seconds": outcome.unpack_seconds,
                         "entries": outcome.entries,

@@ -70,8 +70,22 @@ async fn four_agents_download_from_the_host_and_each_other() {
         0,
         "finished agents are still counted: {counts:?}"
     );
-    for a in &agents {
+    for a in &mut agents {
         assert_same_tree(&src, &a.out);
+        // Stealing pieces from slower peers only in the endgame keeps duplicates rare; the
+        // old steal-first order fetched pieces twice or three times over.
+        let mut out = String::new();
+        std::io::Read::read_to_string(a.child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let outcome: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let (bytes, fetched) = (outcome["bytes"].as_u64(), outcome["fetched"].as_u64());
+        assert_eq!(bytes, Some(packed.size), "{out}");
+        let fetched = fetched.unwrap_or_else(|| panic!("no fetched bytes in {out}"));
+        assert!(
+            fetched >= packed.size && fetched * 2 <= packed.size * 3,
+            "{} fetched {fetched} bytes for a {}-byte image",
+            a.out.display(),
+            packed.size
+        );
     }
     let uploaded_by_host = seeder.get(&packed.info_hash).unwrap().uploaded_bytes;
     eprintln!(

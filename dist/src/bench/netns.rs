@@ -37,11 +37,65 @@ pub fn node_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 99, 1 + (i / 250) as u8, 1 + (i % 250) as u8)
 }
 
+/// Linux keeps one ARP table for all network namespaces, and its limits (`gc_thresh1..3`,
+/// by default 128/512/1024 entries) count every namespace's entries together. A swarm of N
+/// nodes that all talk to each other needs about N² entries: at 64 nodes the table overflowed
+/// at ~1024 ("neighbor table overflow!"), and every node started after that could resolve no
+/// peer at all (connects failed with "No route to host" or timed out for a minute). Real
+/// nodes each have their own kernel and table, so the benchmark raises the shared limits for
+/// its run and puts the old values back afterwards.
+struct NeighbourTableLimits {
+    /// (sysctl path, the value before the run, the value set for the run).
+    changed: Vec<(String, u64, u64)>,
+}
+
+impl NeighbourTableLimits {
+    const KNOBS: [&str; 3] = ["gc_thresh1", "gc_thresh2", "gc_thresh3"];
+
+    fn raise_for(nodes: usize) -> Result<Self, NetError> {
+        let needed = ((nodes + 1) * (nodes + 1)) as u64;
+        let mut limits = NeighbourTableLimits {
+            changed: Vec::new(),
+        };
+        for knob in Self::KNOBS {
+            let path = format!("/proc/sys/net/ipv4/neigh/default/{knob}");
+            let failed = |reason: String| NetError {
+                command: format!("raising {path}"),
+                reason,
+            };
+            let before: u64 = std::fs::read_to_string(&path)
+                .map_err(|e| failed(e.to_string()))?
+                .trim()
+                .parse()
+                .map_err(|e| failed(format!("{e}")))?;
+            let wanted = before + needed;
+            std::fs::write(&path, wanted.to_string())
+                .map_err(|e| failed(format!("{e} (are we root in the initial namespace?)")))?;
+            limits.changed.push((path, before, wanted));
+        }
+        Ok(limits)
+    }
+}
+
+impl Drop for NeighbourTableLimits {
+    fn drop(&mut self) {
+        for (path, before, wanted) in self.changed.drain(..).rev() {
+            // Someone else changed it meanwhile: theirs now, leave it.
+            let now = std::fs::read_to_string(&path).ok();
+            if now.as_deref().map(str::trim) == Some(wanted.to_string().as_str()) {
+                let _ = std::fs::write(&path, before.to_string());
+            }
+        }
+    }
+}
+
 /// The namespaces of one benchmark run.
 pub struct SwarmNet {
     prefix: String,
     created: Vec<String>,
     pub nodes: usize,
+    /// Dropped after the namespaces (field order), which frees their entries first.
+    _neighbours: NeighbourTableLimits,
 }
 
 impl SwarmNet {
@@ -75,6 +129,7 @@ impl SwarmNet {
             prefix: prefix.to_string(),
             created: Vec::new(),
             nodes,
+            _neighbours: NeighbourTableLimits::raise_for(nodes)?,
         };
         let sw = net.switch_ns();
         let host = net.host_ns();

@@ -66,7 +66,12 @@ where
     pub peer_has_piece: P,
     /// Returns true if the piece can be stolen (e.g., not locked for writing).
     pub can_steal: S,
+    /// Luna patch: reserve no new piece while this many are in flight.
+    pub max_inflight: Option<usize>,
 }
+
+/// The least time a piece must have been in flight before another peer may steal it.
+const MIN_STEAL_AGE: Duration = Duration::from_secs(2);
 
 /// Coordinates piece download state.
 ///
@@ -113,10 +118,13 @@ impl PieceTracker {
 
     /// Attempt to acquire a piece for the requesting peer.
     ///
-    /// The acquisition strategy is:
-    /// 1. Try to steal a piece from a peer that's 10x slower
-    /// 2. Try to reserve a piece from the queue (priority pieces first)
-    /// 3. Try to steal a piece from a peer that's 3x slower
+    /// The acquisition strategy (Luna patch, see LUNA-PATCHES.md) is:
+    /// 1. Reserve a piece from the queue: priority pieces first, then a random one of the
+    ///    queued pieces this peer has (random-first spreads the pieces of a swarm that
+    ///    starts together, so its nodes hold different pieces to trade at once).
+    /// 2. Only in the endgame, when no piece is queued any more, steal one from a peer
+    ///    that's 3x slower. Stealing earlier wastes the link: the slow peer's data is
+    ///    already on its way and still arrives after the cancel.
     ///
     /// If `Stolen` is returned, the caller MUST call `peers.on_steal()` to notify
     /// the old peer and update counters.
@@ -126,12 +134,19 @@ impl PieceTracker {
         P: Fn(ValidPieceIndex) -> bool,
         S: Fn(ValidPieceIndex) -> bool,
     {
-        // 1. Try steal with 10x threshold (very slow peer)
-        if let Some(result) = self.try_steal(&req, 10.0) {
-            return result;
+        // Luna patch: a node that reserves pieces from every peer at once asks each of them
+        // for far more than its link can carry soon (64 peers x 8 requests), pieces wait
+        // seconds in the peers' send queues, and nothing is left unreserved, so the whole
+        // download is an endgame of steals and duplicate data. With a cap, the queue stays
+        // non-empty until the real end.
+        if req
+            .max_inflight
+            .is_some_and(|cap| self.inflight.len() >= cap.max(1))
+        {
+            return AcquireResult::NoneAvailable;
         }
 
-        // 2. Try reserve from priority_pieces then queued pieces
+        // 1. Try reserve from priority_pieces then queued pieces
         // First check priority pieces that aren't already downloaded or in-flight
         for piece in &mut req.priority_pieces {
             if !self.chunks.is_piece_have(piece)
@@ -142,22 +157,33 @@ impl PieceTracker {
             }
         }
 
-        // Then check naturally ordered queued pieces
+        // Then a random queued piece the peer has.
         // Note: iter_queued_pieces only returns pieces in queue_pieces (not in-flight)
-        let queued: Vec<_> = self
+        let mut queued_any = false;
+        let mut chosen = None;
+        let mut seen = 0u32;
+        for piece in self
             .chunks
             .iter_queued_pieces(req.file_priorities, req.file_infos)
-            .collect();
-
-        for piece in queued {
+        {
+            queued_any = true;
             if (req.peer_has_piece)(piece) {
-                return self.reserve_piece(piece, req.peer);
+                // Reservoir sampling: every candidate is equally likely, in one pass.
+                seen += 1;
+                if rand::random_range(0..seen) == 0 {
+                    chosen = Some(piece);
+                }
             }
         }
+        if let Some(piece) = chosen {
+            return self.reserve_piece(piece, req.peer);
+        }
 
-        // 3. Try steal with 3x threshold (moderately slow peer)
-        if let Some(result) = self.try_steal(&req, 3.0) {
-            return result;
+        // 2. Endgame only: steal with 3x threshold (moderately slow peer)
+        if !queued_any {
+            if let Some(result) = self.try_steal(&req, 3.0) {
+                return result;
+            }
         }
 
         AcquireResult::NoneAvailable
@@ -188,7 +214,10 @@ impl PieceTracker {
         S: Fn(ValidPieceIndex) -> bool,
     {
         let my_avg = req.peer_avg_time?;
-        let min_elapsed = Duration::from_secs_f64(my_avg.as_secs_f64() * threshold);
+        // Luna patch: and never before the piece was 2 s in flight. Behind a busy peer's link
+        // queue a piece takes ten times its usual time without the peer being stuck.
+        let min_elapsed = Duration::from_secs_f64(my_avg.as_secs_f64() * threshold)
+            .max(MIN_STEAL_AGE);
 
         // Find the slowest piece from another peer that exceeds threshold
         // and that the stealing peer actually has (can download)
@@ -396,12 +425,13 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true, // Peer has all pieces
             can_steal: |_| true,
+            max_inflight: None,
         });
 
-        // Should reserve piece 0 (first in queue)
+        // Should reserve one of the queued pieces (random-first)
         match result {
             AcquireResult::Reserved(piece) => {
-                assert_eq!(piece.get(), 0);
+                assert!(piece.get() < 5);
                 assert!(tracker.is_inflight(piece));
                 assert_eq!(tracker.inflight_count(), 1);
             }
@@ -429,6 +459,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |p| p.get() >= 2,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         match result {
@@ -457,6 +488,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         let piece = match result {
@@ -490,6 +522,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         let piece = match result {
@@ -518,6 +551,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |p| p == piece, // Only has the failed piece
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         match result2 {
@@ -547,6 +581,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -559,6 +594,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -573,6 +609,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -610,8 +647,9 @@ mod tests {
             priority_pieces: std::iter::empty(),
             file_priorities: &file_priorities,
             file_infos: &file_infos,
-            peer_has_piece: |_| true,
+            peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
+            max_inflight: None,
         });
         tracker.acquire_piece(AcquireRequest {
             peer: peer(1),
@@ -619,8 +657,9 @@ mod tests {
             priority_pieces: std::iter::empty(),
             file_priorities: &file_priorities,
             file_infos: &file_infos,
-            peer_has_piece: |_| true,
+            peer_has_piece: |p| p.get() == 1,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         assert_eq!(tracker.inflight_count(), 2);
@@ -636,8 +675,9 @@ mod tests {
             priority_pieces: std::iter::empty(),
             file_priorities: &file_priorities,
             file_infos: &file_infos,
-            peer_has_piece: |_| true,
+            peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         // Should get piece 0 again (was requeued)
@@ -676,6 +716,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| true,
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         // Should get piece 3 (first priority piece)
@@ -702,6 +743,7 @@ mod tests {
             file_infos: &file_infos,
             peer_has_piece: |_| false, // Peer has nothing
             can_steal: |_| true,
+            max_inflight: None,
         });
 
         match result {
@@ -725,80 +767,113 @@ mod tests {
         assert!(result.is_none());
     }
 
+    fn acquire(
+        tracker: &mut PieceTracker,
+        who: PeerHandle,
+        avg: Option<Duration>,
+        has: impl Fn(ValidPieceIndex) -> bool,
+        max_inflight: Option<usize>,
+    ) -> AcquireResult {
+        let file_infos = make_test_file_infos(tracker.chunks().get_lengths().total_pieces());
+        let file_priorities = make_default_file_priorities(&file_infos);
+        tracker.acquire_piece(AcquireRequest {
+            peer: who,
+            peer_avg_time: avg,
+            priority_pieces: std::iter::empty(),
+            file_priorities: &file_priorities,
+            file_infos: &file_infos,
+            peer_has_piece: has,
+            can_steal: |_| true,
+            max_inflight,
+        })
+    }
+
     #[test]
     fn test_steal_only_pieces_peer_has() {
-        // This test verifies the fix for a bug where try_steal didn't check
-        // if the stealing peer actually has the piece in their bitfield.
-        // Without this check, a peer could "steal" a piece they can't download,
-        // leaving it stuck in inflight forever.
-
-        let chunks = make_test_chunk_tracker(5);
-        let mut tracker = PieceTracker::new(chunks);
-
-        let file_infos = make_test_file_infos(5);
-        let file_priorities = make_default_file_priorities(&file_infos);
-
-        let peer_a = peer(1);
-        let peer_b = peer(2);
-
-        // Peer A reserves pieces 0 and 4 (first two in iteration order)
-        let piece_0 = match tracker.acquire_piece(AcquireRequest {
-            peer: peer_a,
-            peer_avg_time: None,
-            priority_pieces: std::iter::empty(),
-            file_priorities: &file_priorities,
-            file_infos: &file_infos,
-            peer_has_piece: |_| true,
-            can_steal: |_| true,
-        }) {
-            AcquireResult::Reserved(p) => {
-                assert_eq!(p.get(), 0);
-                p
+        // try_steal must check that the stealing peer has the piece (Luna: and steals only
+        // in the endgame, from a piece at least MIN_STEAL_AGE in flight).
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(2));
+        let (peer_a, peer_b) = (peer(1), peer(2));
+        let mut reserved = Vec::new();
+        for _ in 0..2 {
+            match acquire(&mut tracker, peer_a, None, |_| true, None) {
+                AcquireResult::Reserved(p) => reserved.push(p),
+                other => panic!("Expected Reserved, got {other:?}"),
             }
-            _ => panic!("Expected Reserved"),
-        };
-
-        let piece_4 = match tracker.acquire_piece(AcquireRequest {
-            peer: peer_a,
-            peer_avg_time: None,
-            priority_pieces: std::iter::empty(),
-            file_priorities: &file_priorities,
-            file_infos: &file_infos,
-            peer_has_piece: |_| true,
-            can_steal: |_| true,
-        }) {
-            AcquireResult::Reserved(p) => {
-                assert_eq!(p.get(), 4);
-                p
-            }
-            _ => panic!("Expected Reserved"),
-        };
-
-        // Sleep briefly so pieces become stealable
-        std::thread::sleep(Duration::from_millis(5));
-
-        // Peer B tries to acquire with:
-        // - Very short avg_time (1ms) so 3x threshold = 3ms < 5ms elapsed
-        // - peer_has_piece returns true ONLY for piece 4, NOT piece 0
-        let result = tracker.acquire_piece(AcquireRequest {
-            peer: peer_b,
-            peer_avg_time: Some(Duration::from_millis(1)),
-            priority_pieces: std::iter::empty(),
-            file_priorities: &file_priorities,
-            file_infos: &file_infos,
-            peer_has_piece: |p| p.get() == 4, // Peer B only has piece 4
-            can_steal: |_| true,
-        });
-
-        // Should steal piece 4 (which peer B has), NOT piece 0 (which peer B doesn't have)
-        match result {
+        }
+        reserved.sort_by_key(|p| p.get());
+        let (piece_0, piece_1) = (reserved[0], reserved[1]);
+        std::thread::sleep(MIN_STEAL_AGE + Duration::from_millis(50));
+        match acquire(&mut tracker, peer_b, Some(Duration::from_millis(1)), |p| p.get() == 1, None) {
             AcquireResult::Stolen { piece, from_peer } => {
-                assert_eq!(piece, piece_4, "Should steal piece 4 (the one peer B has)");
+                assert_eq!(piece, piece_1, "Should steal piece 1 (the one peer B has)");
                 assert_eq!(from_peer, peer_a);
-                // Verify piece 0 is still owned by peer A (wasn't stolen)
                 assert_eq!(tracker.get_inflight(piece_0).unwrap().peer, peer_a);
             }
-            _ => panic!("Expected Stolen, got {:?}", result),
+            other => panic!("Expected Stolen, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn test_no_steal_while_pieces_are_queued() {
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(3));
+        let (peer_a, peer_b) = (peer(1), peer(2));
+        assert!(matches!(
+            acquire(&mut tracker, peer_a, None, |p| p.get() == 0, None),
+            AcquireResult::Reserved(_)
+        ));
+        std::thread::sleep(MIN_STEAL_AGE + Duration::from_millis(50));
+        // Pieces 1 and 2 are still queued, but peer B only has piece 0: it waits.
+        assert!(matches!(
+            acquire(&mut tracker, peer_b, Some(Duration::from_millis(1)), |p| p.get() == 0, None),
+            AcquireResult::NoneAvailable
+        ));
+    }
+
+    #[test]
+    fn test_no_steal_of_a_young_piece() {
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(1));
+        assert!(matches!(
+            acquire(&mut tracker, peer(1), None, |_| true, None),
+            AcquireResult::Reserved(_)
+        ));
+        // Endgame, and peer 2 is far faster, but the piece left only now.
+        assert!(matches!(
+            acquire(&mut tracker, peer(2), Some(Duration::from_micros(1)), |_| true, None),
+            AcquireResult::NoneAvailable
+        ));
+    }
+
+    #[test]
+    fn test_max_inflight_caps_reservations() {
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(10));
+        for i in 0..3 {
+            assert!(
+                matches!(acquire(&mut tracker, peer(i), None, |_| true, Some(3)), AcquireResult::Reserved(_)),
+                "reservation {i}"
+            );
+        }
+        assert!(matches!(
+            acquire(&mut tracker, peer(9), None, |_| true, Some(3)),
+            AcquireResult::NoneAvailable
+        ));
+        assert_eq!(tracker.inflight_count(), 3);
+    }
+
+    #[test]
+    fn test_random_first_spreads_pieces() {
+        // Two fresh trackers (two nodes) mostly start on different pieces.
+        let differ = (0..20)
+            .filter(|_| {
+                let mut a = PieceTracker::new(make_test_chunk_tracker(64));
+                let mut b = PieceTracker::new(make_test_chunk_tracker(64));
+                let first = |t: &mut PieceTracker| match acquire(t, peer(1), None, |_| true, None) {
+                    AcquireResult::Reserved(p) => p.get(),
+                    other => panic!("Expected Reserved, got {other:?}"),
+                };
+                first(&mut a) != first(&mut b)
+            })
+            .count();
+        assert!(differ >= 15, "only {differ} of 20 pairs started apart");
     }
 }

@@ -290,6 +290,11 @@ pub struct AddTorrentOptions {
     /// Max concurrent connected peers.
     pub peer_limit: Option<usize>,
 
+    /// Luna patch: the most pieces reserved for download at once across all peers (endgame
+    /// steals aside). None: no limit, as upstream.
+    #[serde(default)]
+    pub max_inflight_pieces: Option<usize>,
+
     /// This is used to restore the session from serialized state.
     pub preferred_id: Option<usize>,
 
@@ -1369,6 +1374,7 @@ impl Session {
                     ratelimits: opts.ratelimits,
                     initial_peers: opts.initial_peers.clone().unwrap_or_default(),
                     peer_limit: opts.peer_limit.or(self.peer_limit),
+                    max_inflight_pieces: opts.max_inflight_pieces,
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },

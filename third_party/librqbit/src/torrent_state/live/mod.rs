@@ -257,7 +257,12 @@ impl TorrentStateLive {
             pri
         };
 
-        let (have_broadcast_tx, _) = tokio::sync::broadcast::channel(128);
+        // Luna patch: room for a HAVE per piece. A connection whose writer lags further
+        // behind loses HAVEs silently (the peer then never asks it for those pieces); 128
+        // was less than one image's pieces.
+        let (have_broadcast_tx, _) = tokio::sync::broadcast::channel(
+            (lengths.total_pieces() as usize).clamp(128, 1 << 16),
+        );
 
         let (ratelimit_upload_tx, ratelimit_upload_rx) = tokio::sync::mpsc::unbounded_channel::<(
             tokio::sync::mpsc::UnboundedSender<WriterRequest>,
@@ -1458,6 +1463,7 @@ impl PeerHandler {
                             .try_write()
                             .is_some()
                     },
+                    max_inflight: self.state.shared.options.max_inflight_pieces,
                 });
 
                 match result {
@@ -1679,6 +1685,10 @@ impl PeerHandler {
 
             // Acquire a piece using the strategy: try steal (10x) → reserve → steal (3x).
             let new_piece_notify = self.state.new_pieces_notify.notified();
+            // Luna patch: also wake when this peer announces a new piece (HAVE). Without it a
+            // connection to a peer that had nothing we needed slept 5 s while the peer, in a
+            // swarm that starts together, gained pieces every few hundred milliseconds.
+            let peer_has_more = self.on_bitfield_notify.notified();
             let next = match self.acquire_next_piece()? {
                 Some(next) => next,
                 None => {
@@ -1686,7 +1696,12 @@ impl PeerHandler {
                     match aframe!(tokio::time::timeout(
                         // Half of default rw timeout not to race with it.
                         Duration::from_secs(5),
-                        new_piece_notify
+                        async {
+                            tokio::select! {
+                                _ = new_piece_notify => {}
+                                _ = peer_has_more => {}
+                            }
+                        }
                     ))
                     .await
                     {
@@ -1918,6 +1933,11 @@ impl PeerHandler {
                     }
                 }
             };
+            // Luna patch: a slot under the in-flight cap is free; connections waiting for one
+            // may reserve now.
+            if full_piece_download_time.is_some() && state.shared.options.max_inflight_pieces.is_some() {
+                state.new_pieces_notify.notify_waiters();
+            }
 
             // We don't care about per piece lock anymore, as it's removed from inflight pieces.
             // It shouldn't impact perf anyway, but dropping just in case.

@@ -49,12 +49,15 @@ impl PeerCountersAtomic {
     }
 }
 
+// Luna patch: retry a failed peer after 1 s, then 2, 4, 8 s and every 10 s at most. Nodes of a
+// provisioning swarm are all on one LAN and live for minutes: a connect that timed out behind a
+// busy peer's full link queue is worth retrying soon, not after librqbit's 10 s then 60-120 s.
 fn backoff() -> ExponentialBackoff {
     ExponentialBuilder::new()
-        .with_min_delay(Duration::from_secs(10))
-        .with_factor(6.)
+        .with_min_delay(Duration::from_secs(1))
+        .with_factor(2.)
         .with_jitter()
-        .with_max_delay(Duration::from_secs(3600))
+        .with_max_delay(Duration::from_secs(10))
         .with_total_delay(Some(Duration::from_secs(86400)))
         .without_max_times()
         .build()

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs the unit tests of the vendored, patched librqbit (third_party/librqbit/LUNA-PATCHES.md).
+# The crate is excluded from the workspace, so it resolves against the workspace's lock file:
+# a copy is placed next to it for the run and removed afterwards.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+crate="$here/third_party/librqbit"
+cp "$here/Cargo.lock" "$crate/Cargo.lock"
+trap 'rm -f "$crate/Cargo.lock"' EXIT
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/luna-target}/librqbit"
+cargo test --offline --manifest-path "$crate/Cargo.toml" --no-default-features --features rust-tls --lib -- piece_tracker "$@"
