@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the unit tests of the vendored, patched librqbit (third_party/librqbit/LUNA-PATCHES.md).
-# The crate is excluded from the workspace, so it resolves against the workspace's lock file:
-# a copy is placed next to it for the run and removed afterwards.
+# The crate is excluded from the workspace, so it needs a lock file of its own: the workspace's
+# is copied next to it for the run (cargo adds librqbit's optional and dev dependencies to the
+# copy, fetching them online) and removed afterwards.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 crate="$here/third_party/librqbit"

@@ -65,10 +65,11 @@ pub const REQUEST_WINDOW: usize = 8;
 /// every piece. A keep-alive well inside the timeout keeps idle connections up.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 
-/// How long one connect to a peer may take. librqbit's 10 s allows the kernel four SYNs (at 0,
-/// 1, 3 and 7 s); behind a busy peer's full link queue all four were lost for most connects in a
-/// 64-node swarm, and librqbit then waits 10 s and after a second failure 60–120 s before it
-/// tries that peer again. 30 s allows a fifth SYN (at 15 s) before any back-off.
+/// How long one connect to a peer may take. Set to 30 s (librqbit: 10 s) while librqbit still
+/// waited 10 s, then 60–120 s, before retrying a failed peer, and while the lost connects were
+/// blamed on dropped SYNs. Both have since changed: the vendored librqbit retries after 1–10 s,
+/// and the lost connects were the benchmark's overflowing ARP table. A shorter timeout may now
+/// be better; it is kept until measured.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A peer silent for this long (keep-alives, every 3 s, included) is dead. A swarm whose

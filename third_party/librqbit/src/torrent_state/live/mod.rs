@@ -1425,7 +1425,7 @@ impl PeerHandler {
         Ok(())
     }
 
-    /// Acquire a piece for this peer: try steal (10x) → reserve → steal (3x).
+    /// Acquire a piece for this peer: reserve → steal (3x, endgame only; Luna patch).
     ///
     /// Returns the piece index to download, or None if no pieces are available.
     fn acquire_next_piece(&self) -> crate::Result<Option<ValidPieceIndex>> {
@@ -1683,7 +1683,7 @@ impl PeerHandler {
             update_interest(self, true)?;
             aframe!(self.wait_for_request_slot()).await;
 
-            // Acquire a piece using the strategy: try steal (10x) → reserve → steal (3x).
+            // Acquire a piece: reserve → steal (3x, endgame only; Luna patch).
             let new_piece_notify = self.state.new_pieces_notify.notified();
             // Luna patch: also wake when this peer announces a new piece (HAVE). Without it a
             // connection to a peer that had nothing we needed slept 5 s while the peer, in a
