@@ -9,4 +9,4 @@ crate="$here/third_party/librqbit"
 cp "$here/Cargo.lock" "$crate/Cargo.lock"
 trap 'rm -f "$crate/Cargo.lock"' EXIT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/luna-target}/librqbit"
-cargo test --manifest-path "$crate/Cargo.toml" --no-default-features --features rust-tls --lib -- piece_tracker "$@"
+cargo test --manifest-path "$crate/Cargo.toml" --no-default-features --features rust-tls --lib -- piece_tracker torrent_state::live "$@"

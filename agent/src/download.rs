@@ -33,6 +33,9 @@ pub struct DownloadOptions {
     /// Most block requests outstanding per peer. Small, so a node never reserves many pieces
     /// on its slow share of the host's link while peers could send them sooner.
     pub request_window: usize,
+    /// Most block requests outstanding to the host seeder. Large, and exempt from
+    /// `inflight_pieces`: see `HOST_REQUEST_WINDOW`.
+    pub host_request_window: usize,
     /// Most pieces reserved for download at once, across all peers.
     pub inflight_pieces: usize,
     /// Most peers connected at once.
@@ -55,8 +58,22 @@ pub const INFLIGHT_PIECES: usize = 32;
 /// 15.8-16.7 s, 48 peers 19.0-20.5 s, librqbit's 128 36.4-37.2 s (CPU-bound on 2 cores).
 pub const PEER_LIMIT: usize = 32;
 
-/// The default `request_window`: 8 blocks of 16 KiB still fill a LAN link from one peer.
-pub const REQUEST_WINDOW: usize = 8;
+/// The default `request_window`. A node has a few dozen peers, so two blocks each keep its
+/// link full, and every extra request waits in a peer's send queue: that queue is what
+/// delays the last pieces of a download. Measured at 5 Mbit/s, side by side (with the
+/// host's window of 16): 8 nodes 9.5 s with 2 blocks and 11.8-12.9 s with 8; 64 nodes
+/// 14.0-15.8 s against 19.2-21.1 s.
+pub const REQUEST_WINDOW: usize = 2;
+
+/// The default `host_request_window`. Until the host passes a piece on, only it has the
+/// piece, so the whole swarm moves at the pace of the host's link. Its requests share this
+/// node's download queue with peer data, and a connection that may only have a few requests
+/// out waits a queue's round trip between them, which left the host's link half idle in the
+/// second half of a download. Measured side by side at 5 Mbit/s: 8 nodes 9.5 s with 16,
+/// 10.9-11.6 s with the peers' window of 2, 12.3-12.6 s with 64 (the host's pieces then
+/// queue up in front of one node instead of spreading); 64 nodes 14.0-15.8 s, 15.7-17.3 s
+/// and 16.5-18.0 s.
+pub const HOST_REQUEST_WINDOW: usize = 16;
 
 /// librqbit's defaults drop a connection that was silent for 10 s but send keep-alives only
 /// every 120 s, so two nodes with nothing to trade for a while (one finished, or neither has
@@ -72,10 +89,11 @@ pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 /// be better; it is kept until measured.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A peer silent for this long (keep-alives, every 3 s, included) is dead. A swarm whose
-/// link queues overflow at once leaves many connections in TCP's exponential retransmission
-/// back-off, silent for 20 s and more; a fresh connection (librqbit retries after 1 s) starts
-/// over. 64 nodes after the bench's smaller rows: 38.5-40.2 s with 20 s, 19.7-20.4 s with 8 s.
+/// A peer silent for this long (keep-alives, every 3 s, included) is dead, and librqbit
+/// reconnects after 1 s. With 20 s, 64 nodes took 38.5-40.2 s after the bench's smaller rows
+/// and 19.7-20.4 s with 8 s. Most of those silent connections were librqbit's, since patched
+/// (LUNA-PATCHES.md, "Connection liveness"): two peers that met before either had a piece
+/// never sent each other a HAVE or, while other HAVEs kept arriving, a keep-alive.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// A running download (and, once complete, a running seed).
@@ -174,6 +192,7 @@ impl ImageDownload {
                     initial_peers: Some(opts.seed_peers.clone()),
                     force_tracker_interval: Some(opts.announce_interval),
                     max_inflight_pieces: Some(opts.inflight_pieces.max(1)),
+                    initial_peers_request_window: Some(opts.host_request_window.max(1)),
                     // The host seeder is one of them, so at least two.
                     peer_limit: Some(opts.peer_limit.max(2)),
                     peer_opts: Some(PeerConnectionOptions {

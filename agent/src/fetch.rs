@@ -30,6 +30,8 @@ pub struct FetchOptions {
     pub announce_interval: Duration,
     /// Most block requests outstanding per peer (see `DownloadOptions`).
     pub request_window: usize,
+    /// Most block requests outstanding to the host seeder (see `DownloadOptions`).
+    pub host_request_window: usize,
     /// Most pieces reserved at once (see `DownloadOptions`).
     pub inflight_pieces: usize,
     /// Most peers connected at once (see `DownloadOptions`).
@@ -62,6 +64,7 @@ impl FetchOptions {
             report_interval: Duration::from_secs(1),
             announce_interval: Duration::from_secs(5),
             request_window: crate::download::REQUEST_WINDOW,
+            host_request_window: crate::download::HOST_REQUEST_WINDOW,
             inflight_pieces: crate::download::INFLIGHT_PIECES,
             peer_limit: crate::download::PEER_LIMIT,
             unpack: true,
@@ -118,6 +121,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         listen: opts.listen,
         announce_interval: opts.announce_interval,
         request_window: opts.request_window,
+        host_request_window: opts.host_request_window,
         inflight_pieces: opts.inflight_pieces,
         peer_limit: opts.peer_limit,
     })

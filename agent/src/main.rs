@@ -49,6 +49,9 @@ enum Command {
         /// Most block requests outstanding per peer.
         #[arg(long, default_value_t = luna_agent::download::REQUEST_WINDOW)]
         request_window: usize,
+        /// Most block requests outstanding to the host seeder (`--seed-peer`).
+        #[arg(long, default_value_t = luna_agent::download::HOST_REQUEST_WINDOW)]
+        host_request_window: usize,
         /// Most pieces reserved for download at once, across all peers.
         #[arg(long, default_value_t = luna_agent::download::INFLIGHT_PIECES)]
         inflight_pieces: usize,
@@ -237,6 +240,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             announce_every,
             download_only,
             request_window,
+            host_request_window,
             inflight_pieces,
             peer_limit,
             seed_after,
@@ -256,6 +260,11 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             })?;
                 anyhow::ensure!(request_window >= 1, "--request-window must be at least 1");
                 opts.request_window = request_window;
+                anyhow::ensure!(
+                    host_request_window >= 1,
+                    "--host-request-window must be at least 1"
+                );
+                opts.host_request_window = host_request_window;
                 anyhow::ensure!(inflight_pieces >= 1, "--inflight-pieces must be at least 1");
                 opts.inflight_pieces = inflight_pieces;
                 anyhow::ensure!(

@@ -350,6 +350,12 @@ impl<H: PeerConnectionHandler> PeerConnection<H> {
 
             let mut broadcast_closed = false;
 
+            // Luna patch: the keep-alive deadline counts from the last write. Upstream restarted
+            // it on every wake-up of this loop, so a stream of HAVEs this peer did not need
+            // (skipped below) postponed keep-alives forever and the peer timed us out.
+            let keep_alive = tokio::time::sleep(keep_alive_interval);
+            tokio::pin!(keep_alive);
+
             loop {
                 let req = loop {
                     break tokio::select! {
@@ -368,13 +374,13 @@ impl<H: PeerConnectionHandler> PeerConnection<H> {
                             },
                             _ => continue
                         },
-                        r = timeout(keep_alive_interval, outgoing_chan.recv()) => match r {
-                            Ok(Some(msg)) => msg,
-                            Ok(None) => {
+                        r = outgoing_chan.recv() => match r {
+                            Some(msg) => msg,
+                            None => {
                                 return Err(Error::TorrentIsNotLive);
                             }
-                            Err(_) => WriterRequest::Message(Message::KeepAlive),
-                        }
+                        },
+                        _ = &mut keep_alive => WriterRequest::Message(Message::KeepAlive),
                     };
                 };
 
@@ -464,6 +470,9 @@ impl<H: PeerConnectionHandler> PeerConnection<H> {
                     write.write_all(&write_buf[..len]).map_err(Error::Write),
                 )
                 .await?;
+                keep_alive
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + keep_alive_interval);
 
                 if let Some(uploaded_add) = uploaded_add {
                     self.handler.on_uploaded_bytes(uploaded_add)

@@ -20,6 +20,7 @@ use peer_binary_protocol::Piece;
 
 use crate::{
     chunk_tracker::{ChunkMarkingResult, ChunkTracker},
+    torrent_state::live::peers::availability::PieceAvailability,
     file_info::FileInfo,
     type_aliases::{FileInfos, FilePriorities, PeerHandle},
 };
@@ -68,6 +69,9 @@ where
     pub can_steal: S,
     /// Luna patch: reserve no new piece while this many are in flight.
     pub max_inflight: Option<usize>,
+    /// Luna patch: how many peers have each piece; the rarest queued piece is reserved
+    /// first. `None` treats every piece as equally rare.
+    pub availability: Option<&'a PieceAvailability>,
 }
 
 /// The least time a piece must have been in flight before another peer may steal it.
@@ -119,9 +123,12 @@ impl PieceTracker {
     /// Attempt to acquire a piece for the requesting peer.
     ///
     /// The acquisition strategy (Luna patch, see LUNA-PATCHES.md) is:
-    /// 1. Reserve a piece from the queue: priority pieces first, then a random one of the
-    ///    queued pieces this peer has (random-first spreads the pieces of a swarm that
-    ///    starts together, so its nodes hold different pieces to trade at once).
+    /// 1. Reserve a piece from the queue: priority pieces first, then the rarest of the
+    ///    queued pieces this peer has, a random one among equally rare ones. Rarest-first
+    ///    keeps every node holding pieces the others still need, so every node's upload
+    ///    link stays busy; with random-first, nodes that only held common pieces were
+    ///    asked for nothing and their links idled through the second half of a download.
+    ///    The random tie-break spreads the pieces of a swarm that starts together.
     /// 2. Only in the endgame, when no piece is queued any more, steal one from a peer
     ///    that's 3x slower. Stealing earlier wastes the link: the slow peer's data is
     ///    already on its way and still arrives after the cancel.
@@ -157,10 +164,11 @@ impl PieceTracker {
             }
         }
 
-        // Then a random queued piece the peer has.
+        // Then the rarest queued piece the peer has.
         // Note: iter_queued_pieces only returns pieces in queue_pieces (not in-flight)
         let mut queued_any = false;
         let mut chosen = None;
+        let mut chosen_rarity = u32::MAX;
         let mut seen = 0u32;
         for piece in self
             .chunks
@@ -168,10 +176,18 @@ impl PieceTracker {
         {
             queued_any = true;
             if (req.peer_has_piece)(piece) {
-                // Reservoir sampling: every candidate is equally likely, in one pass.
-                seen += 1;
-                if rand::random_range(0..seen) == 0 {
-                    chosen = Some(piece);
+                let rarity = req.availability.map_or(0, |a| a.get(piece));
+                if rarity < chosen_rarity {
+                    chosen_rarity = rarity;
+                    seen = 0;
+                }
+                if rarity == chosen_rarity {
+                    // Reservoir sampling: every equally rare candidate is equally likely,
+                    // in one pass.
+                    seen += 1;
+                    if rand::random_range(0..seen) == 0 {
+                        chosen = Some(piece);
+                    }
                 }
             }
         }
@@ -426,6 +442,7 @@ mod tests {
             peer_has_piece: |_| true, // Peer has all pieces
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         // Should reserve one of the queued pieces (random-first)
@@ -460,6 +477,7 @@ mod tests {
             peer_has_piece: |p| p.get() >= 2,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         match result {
@@ -489,6 +507,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         let piece = match result {
@@ -523,6 +542,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         let piece = match result {
@@ -552,6 +572,7 @@ mod tests {
             peer_has_piece: |p| p == piece, // Only has the failed piece
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         match result2 {
@@ -582,6 +603,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -595,6 +617,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -610,6 +633,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
             _ => panic!("Expected Reserved"),
@@ -650,6 +674,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
         tracker.acquire_piece(AcquireRequest {
             peer: peer(1),
@@ -660,6 +685,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 1,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         assert_eq!(tracker.inflight_count(), 2);
@@ -678,6 +704,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         // Should get piece 0 again (was requeued)
@@ -717,6 +744,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         // Should get piece 3 (first priority piece)
@@ -744,6 +772,7 @@ mod tests {
             peer_has_piece: |_| false, // Peer has nothing
             can_steal: |_| true,
             max_inflight: None,
+            availability: None,
         });
 
         match result {
@@ -785,6 +814,7 @@ mod tests {
             peer_has_piece: has,
             can_steal: |_| true,
             max_inflight,
+            availability: None,
         })
     }
 
@@ -875,5 +905,42 @@ mod tests {
             })
             .count();
         assert!(differ >= 15, "only {differ} of 20 pairs started apart");
+    }
+
+    #[test]
+    fn test_rarest_first() {
+        // Piece 5 is held by one peer, every other piece by three: piece 5 goes first,
+        // then the rest (equally rare) in random order, never a piece already reserved.
+        use crate::type_aliases::BF;
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(8));
+        let availability = PieceAvailability::new(8);
+        let all = BF::from_boxed_slice(vec![0xffu8].into_boxed_slice());
+        let all_but_5 = BF::from_boxed_slice(vec![0b1111_1011u8].into_boxed_slice());
+        availability.add_bitfield(&all);
+        availability.add_bitfield(&all_but_5);
+        availability.add_bitfield(&all_but_5);
+        let file_infos = make_test_file_infos(8);
+        let file_priorities = make_default_file_priorities(&file_infos);
+        let mut order = Vec::new();
+        for _ in 0..8 {
+            match tracker.acquire_piece(AcquireRequest {
+                peer: peer(1),
+                peer_avg_time: None,
+                priority_pieces: std::iter::empty(),
+                file_priorities: &file_priorities,
+                file_infos: &file_infos,
+                peer_has_piece: |_| true,
+                can_steal: |_| true,
+                max_inflight: None,
+                availability: Some(&availability),
+            }) {
+                AcquireResult::Reserved(p) => order.push(p.get()),
+                other => panic!("Expected Reserved, got {other:?}"),
+            }
+        }
+        assert_eq!(order[0], 5, "the rarest piece first: {order:?}");
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, (0..8).collect::<Vec<_>>());
     }
 }

@@ -295,6 +295,12 @@ pub struct AddTorrentOptions {
     #[serde(default)]
     pub max_inflight_pieces: Option<usize>,
 
+    /// Luna patch: the request window for connections to `initial_peers` (a provisioning
+    /// host that alone has the image), which are also exempt from `max_inflight_pieces`.
+    /// None: the same window as every peer, as upstream.
+    #[serde(default)]
+    pub initial_peers_request_window: Option<usize>,
+
     /// This is used to restore the session from serialized state.
     pub preferred_id: Option<usize>,
 
@@ -1375,6 +1381,7 @@ impl Session {
                     initial_peers: opts.initial_peers.clone().unwrap_or_default(),
                     peer_limit: opts.peer_limit.or(self.peer_limit),
                     max_inflight_pieces: opts.max_inflight_pieces,
+                    initial_peers_request_window: opts.initial_peers_request_window,
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },

@@ -107,7 +107,7 @@ use self::{
             snapshot::{PeerStatsFilter, PeerStatsSnapshot},
         },
     },
-    peers::PeerStates,
+    peers::{PeerStates, availability::PieceAvailability},
     stats::{atomic::AtomicStats, snapshot::StatsSnapshot},
 };
 
@@ -225,6 +225,23 @@ impl TorrentStateLive {
             .max(1)
     }
 
+    /// Luna patch: whether `addr` is one of the initial peers given their own request window
+    /// (`AddTorrentOptions::initial_peers_request_window`). A provisioning host is the only
+    /// source of each piece until it passes it on, so the whole swarm moves at the pace of its
+    /// link: its connection must never wait for a window slot or an in-flight slot while
+    /// its requests sit behind peer data in the node's download queue.
+    fn is_wide_window_peer(&self, addr: SocketAddr) -> bool {
+        self.shared.options.initial_peers_request_window.is_some()
+            && self.shared.options.initial_peers.contains(&addr)
+    }
+
+    fn request_window_for(&self, addr: SocketAddr) -> usize {
+        match self.shared.options.initial_peers_request_window {
+            Some(window) if self.is_wide_window_peer(addr) => window.max(1),
+            _ => self.max_request_window(),
+        }
+    }
+
     pub(crate) fn new(
         paused: TorrentStatePaused,
         fatal_errors_tx: tokio::sync::oneshot::Sender<anyhow::Error>,
@@ -278,6 +295,7 @@ impl TorrentStateLive {
                 stats: Default::default(),
                 states: Default::default(),
                 live_outgoing_peers: Default::default(),
+                availability: PieceAvailability::new(lengths.total_pieces() as usize),
             },
             _locked: RwLock::new(TorrentStateLocked {
                 pieces: Some(PieceTracker::new(paused.chunk_tracker)),
@@ -488,7 +506,9 @@ impl TorrentStateLive {
             addr: checked_peer.addr,
             incoming: true,
             on_bitfield_notify: Default::default(),
-            flow_control: Mutex::new(PeerFlowControl::new(self.max_request_window())),
+            flow_control: Mutex::new(PeerFlowControl::new(
+                self.request_window_for(checked_peer.addr),
+            )),
             state: self.clone(),
             tx,
             counters,
@@ -552,7 +572,7 @@ impl TorrentStateLive {
             addr,
             incoming: false,
             on_bitfield_notify: Default::default(),
-            flow_control: Mutex::new(PeerFlowControl::new(state.max_request_window())),
+            flow_control: Mutex::new(PeerFlowControl::new(state.request_window_for(addr))),
             state: state.clone(),
             tx,
             counters,
@@ -1181,7 +1201,7 @@ impl PeerConnectionHandler for &'_ PeerHandler {
         if let Some(reqq) = hs.reqq.and_then(|reqq| usize::try_from(reqq).ok())
             && reqq > 0
         {
-            let request_window = reqq.min(self.state.max_request_window());
+            let request_window = reqq.min(self.state.request_window_for(self.addr));
             let mut flow = self.lock_flow_control("update request window");
             if flow.request_window != request_window {
                 debug!(
@@ -1238,13 +1258,16 @@ impl PeerConnectionHandler for &'_ PeerHandler {
         if self.state.shared.options.disable_upload() {
             return false;
         }
+        // Luna patch: a peer that sent no bitfield (it had nothing when it connected) has an
+        // empty one here. Upstream read that as "has every piece" and never told it anything,
+        // so two peers that met empty never traded. When unsure, send: a spare HAVE is 9 bytes.
         let have = self
             .state
             .peers
             .with_live(self.addr, |l| {
-                l.bitfield.get(id.get_usize()).map(|p| *p).unwrap_or(true)
+                l.bitfield.get(id.get_usize()).map(|p| *p).unwrap_or(false)
             })
-            .unwrap_or(true);
+            .unwrap_or(false);
         !have
     }
 
@@ -1463,7 +1486,12 @@ impl PeerHandler {
                             .try_write()
                             .is_some()
                     },
-                    max_inflight: self.state.shared.options.max_inflight_pieces,
+                    max_inflight: if self.state.is_wide_window_peer(self.addr) {
+                        None
+                    } else {
+                        self.state.shared.options.max_inflight_pieces
+                    },
+                    availability: Some(&self.state.peers.availability),
                 });
 
                 match result {
@@ -1548,7 +1576,12 @@ impl PeerHandler {
                     live.bitfield = make_piece_bitfield(&self.state.lengths);
                 }
                 match live.bitfield.get_mut(have as usize) {
-                    Some(mut v) => *v = true,
+                    Some(mut v) => {
+                        if !*v {
+                            self.state.peers.availability.add_piece(have as usize);
+                        }
+                        *v = true
+                    }
                     None => {
                         warn!(
                             id = self.state.shared.id,

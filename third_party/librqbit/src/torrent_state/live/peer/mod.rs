@@ -146,6 +146,10 @@ impl Peer {
         for counter in [&counters.session_stats, &counters.stats] {
             counter.dec(&self.state);
         }
+        // Luna patch: its pieces are no longer available from it.
+        if let PeerState::Live(l) = &self.state {
+            counters.availability.remove_bitfield(&l.bitfield);
+        }
         if let (Some(addr), PeerState::Live(..)) = (self.outgoing_address, &self.state) {
             counters.live_outgoing_peers.write().remove(&addr);
         }
@@ -154,6 +158,11 @@ impl Peer {
     pub fn set_state(&mut self, new: PeerState, counters: &PeerStates) -> PeerState {
         for counter in [&counters.session_stats, &counters.stats] {
             counter.incdec(&self.state, &new);
+        }
+        // Luna patch: a peer leaving the live state takes its pieces with it (a new live
+        // state starts with an empty bitfield, so there is nothing to add).
+        if let PeerState::Live(l) = &self.state {
+            counters.availability.remove_bitfield(&l.bitfield);
         }
         if let Some(addr) = self.outgoing_address {
             if matches!(&self.state, PeerState::Live(..)) {

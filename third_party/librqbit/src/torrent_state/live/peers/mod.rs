@@ -10,10 +10,12 @@ use crate::{
     type_aliases::{BF, PeerHandle},
 };
 
+use self::availability::PieceAvailability;
 use self::stats::{AggregatePeerStats, AggregatePeerStatsAtomic};
 
 use super::peer::{LivePeerState, Peer, PeerRx, PeerState, PeerTx};
 
+pub(crate) mod availability;
 pub mod stats;
 
 pub(crate) struct PeerStates {
@@ -23,6 +25,8 @@ pub(crate) struct PeerStates {
     pub live_outgoing_peers: RwLock<HashSet<PeerHandle>>,
     pub stats: AggregatePeerStatsAtomic,
     pub states: DashMap<PeerHandle, Peer>,
+    /// Luna patch: how many live peers have each piece (rarest-first).
+    pub availability: PieceAvailability,
 }
 
 impl Drop for PeerStates {
@@ -118,6 +122,8 @@ impl PeerStates {
         total_pieces: usize,
     ) -> Option<()> {
         self.with_live_mut(handle, "update_bitfield", |live| {
+            self.availability.remove_bitfield(&live.bitfield);
+            self.availability.add_bitfield(&bitfield);
             live.bitfield = bitfield;
             self.update_seeder_flag(live, total_pieces);
         })
@@ -203,6 +209,7 @@ mod tests {
             live_outgoing_peers: Default::default(),
             stats: Default::default(),
             states: Default::default(),
+            availability: Default::default(),
         }
     }
 
