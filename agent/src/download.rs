@@ -38,7 +38,8 @@ pub struct DownloadOptions {
     pub host_request_window: usize,
     /// Most pieces reserved for download at once, across all peers.
     pub inflight_pieces: usize,
-    /// Most peers connected at once.
+    /// Peers this node aims to be connected to: it connects to half as many itself and
+    /// accepts up to this many connecting to it.
     pub peer_limit: usize,
 }
 
@@ -56,6 +57,8 @@ pub const INFLIGHT_PIECES: usize = 32;
 /// connections (one each way). A few dozen peers spread the pieces as well as the whole swarm
 /// does (a random graph of that degree has diameter two); measured at 64 nodes, 32 peers
 /// 15.8-16.7 s, 48 peers 19.0-20.5 s, librqbit's 128 36.4-37.2 s (CPU-bound on 2 cores).
+/// The node connects to 16 itself and accepts up to 32, so the average stays 32 while
+/// early nodes always have room for late ones.
 pub const PEER_LIMIT: usize = 32;
 
 /// The default `request_window`. A node has a few dozen peers, so two blocks each keep its
@@ -193,8 +196,13 @@ impl ImageDownload {
                     force_tracker_interval: Some(opts.announce_interval),
                     max_inflight_pieces: Some(opts.inflight_pieces.max(1)),
                     initial_peers_request_window: Some(opts.host_request_window.max(1)),
-                    // The host seeder is one of them, so at least two.
-                    peer_limit: Some(opts.peer_limit.max(2)),
+                    // Half the peers this node connects to itself (the host seeder is one of
+                    // them, so at least two), and room for as many connecting to it: with one
+                    // shared limit the first nodes of a swarm fill each other's slots and refuse
+                    // the rest, and a 64-node swarm split into two cliques of 32 that only the
+                    // host joined (the second finished 13 s after the first).
+                    peer_limit: Some((opts.peer_limit / 2).max(2)),
+                    incoming_peer_limit: Some(opts.peer_limit.max(2)),
                     peer_opts: Some(PeerConnectionOptions {
                         max_request_window: Some(opts.request_window.max(1)),
                         keep_alive_interval: Some(KEEP_ALIVE_EVERY),

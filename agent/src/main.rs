@@ -55,7 +55,8 @@ enum Command {
         /// Most pieces reserved for download at once, across all peers.
         #[arg(long, default_value_t = luna_agent::download::INFLIGHT_PIECES)]
         inflight_pieces: usize,
-        /// Most peers connected at once (the host seeder included).
+        /// Peers to trade with: the node connects to half as many itself (the host seeder
+        /// included) and accepts up to this many connecting to it.
         #[arg(long, default_value_t = luna_agent::download::PEER_LIMIT)]
         peer_limit: usize,
         /// Only download and verify the packed image into OUT; do not unpack it.

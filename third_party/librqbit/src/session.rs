@@ -301,6 +301,13 @@ pub struct AddTorrentOptions {
     #[serde(default)]
     pub initial_peers_request_window: Option<usize>,
 
+    /// Luna patch: a separate limit for incoming connections; `peer_limit` then counts only
+    /// the connections this side makes. With one shared limit, the first nodes of a swarm
+    /// fill each other's slots and refuse everyone after them: the swarm splits into cliques
+    /// that only the seeder joins. None: one limit for both, as upstream.
+    #[serde(default)]
+    pub incoming_peer_limit: Option<usize>,
+
     /// This is used to restore the session from serialized state.
     pub preferred_id: Option<usize>,
 
@@ -1382,6 +1389,7 @@ impl Session {
                     peer_limit: opts.peer_limit.or(self.peer_limit),
                     max_inflight_pieces: opts.max_inflight_pieces,
                     initial_peers_request_window: opts.initial_peers_request_window,
+                    incoming_peer_limit: opts.incoming_peer_limit,
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },

@@ -118,6 +118,7 @@ pub(crate) struct ManagedTorrentOptions {
     pub ratelimits: LimitsConfig,
     pub initial_peers: Vec<SocketAddr>,
     pub peer_limit: Option<usize>,
+    pub incoming_peer_limit: Option<usize>,
     pub max_inflight_pieces: Option<usize>,
     pub initial_peers_request_window: Option<usize>,
     #[cfg(feature = "disable-upload")]

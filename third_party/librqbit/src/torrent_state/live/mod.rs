@@ -194,6 +194,10 @@ pub struct TorrentStateLive {
     // Limits how many active (occupying network resources) peers there are at a moment in time.
     peer_semaphore: Arc<Semaphore>,
 
+    // Luna patch: incoming connections' own limit (`AddTorrentOptions::incoming_peer_limit`),
+    // or the same semaphore as outgoing ones.
+    incoming_peer_semaphore: Arc<Semaphore>,
+
     // The queue for peer manager to connect to them.
     peer_queue_tx: UnboundedSender<SocketAddr>,
 
@@ -281,6 +285,10 @@ impl TorrentStateLive {
             (lengths.total_pieces() as usize).clamp(128, 1 << 16),
         );
 
+        let peer_semaphore = Arc::new(Semaphore::new(
+            paused.shared.options.peer_limit.unwrap_or(128),
+        ));
+
         let (ratelimit_upload_tx, ratelimit_upload_rx) = tokio::sync::mpsc::unbounded_channel::<(
             tokio::sync::mpsc::UnboundedSender<WriterRequest>,
             ChunkInfo,
@@ -309,9 +317,11 @@ impl TorrentStateLive {
                 ..Default::default()
             },
             lengths,
-            peer_semaphore: Arc::new(Semaphore::new(
-                paused.shared.options.peer_limit.unwrap_or(128),
-            )),
+            peer_semaphore: peer_semaphore.clone(),
+            incoming_peer_semaphore: match paused.shared.options.incoming_peer_limit {
+                Some(limit) => Arc::new(Semaphore::new(limit)),
+                None => peer_semaphore,
+            },
             new_pieces_notify: Notify::new(),
             peer_queue_tx,
             finished_notify: Notify::new(),
@@ -396,7 +406,7 @@ impl TorrentStateLive {
     ) -> anyhow::Result<AddIncomingPeerResult> {
         use dashmap::mapref::entry::Entry;
         let (tx, rx) = unbounded_channel();
-        let permit = match self.peer_semaphore.clone().try_acquire_owned() {
+        let permit = match self.incoming_peer_semaphore.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
                 debug!("limit of live peers reached, dropping incoming peer");
