@@ -229,21 +229,21 @@ impl TorrentStateLive {
             .max(1)
     }
 
-    /// Luna patch: whether `addr` is one of the initial peers given their own request window
-    /// (`AddTorrentOptions::initial_peers_request_window`). A provisioning host is the only
-    /// source of each piece until it passes it on, so the whole swarm moves at the pace of its
-    /// link: its connection must never wait for a window slot or an in-flight slot while
-    /// its requests sit behind peer data in the node's download queue.
-    fn is_wide_window_peer(&self, addr: SocketAddr) -> bool {
-        self.shared.options.initial_peers_request_window.is_some()
-            && self.shared.options.initial_peers.contains(&addr)
+    /// Luna patch: the request window of `addr` if it is one of the initial peers that get
+    /// their own (`AddTorrentOptions::initial_peers_request_window`); such a peer is also
+    /// exempt from the in-flight cap. A provisioning host is the only source of each piece
+    /// until it passes it on, so the whole swarm moves at the pace of its link: its connection
+    /// must never wait for a slot while its requests sit behind peer data in the node's
+    /// download queue.
+    fn wide_window(&self, addr: SocketAddr) -> Option<usize> {
+        let opts = &self.shared.options;
+        opts.initial_peers_request_window
+            .filter(|_| opts.initial_peers.contains(&addr))
     }
 
     fn request_window_for(&self, addr: SocketAddr) -> usize {
-        match self.shared.options.initial_peers_request_window {
-            Some(window) if self.is_wide_window_peer(addr) => window.max(1),
-            _ => self.max_request_window(),
-        }
+        self.wide_window(addr)
+            .map_or_else(|| self.max_request_window(), |window| window.max(1))
     }
 
     pub(crate) fn new(
@@ -1496,10 +1496,9 @@ impl PeerHandler {
                             .try_write()
                             .is_some()
                     },
-                    max_inflight: if self.state.is_wide_window_peer(self.addr) {
-                        None
-                    } else {
-                        self.state.shared.options.max_inflight_pieces
+                    max_inflight: match self.state.wide_window(self.addr) {
+                        Some(_) => None,
+                        None => self.state.shared.options.max_inflight_pieces,
                     },
                     availability: Some(&self.state.peers.availability),
                 });
