@@ -33,8 +33,8 @@ pub struct DownloadOptions {
     /// Most block requests outstanding per peer. Small, so a node never reserves many pieces
     /// on its slow share of the host's link while peers could send them sooner.
     pub request_window: usize,
-    /// Most block requests outstanding to the host seeder. Large, and exempt from
-    /// `inflight_pieces`: see `HOST_REQUEST_WINDOW`.
+    /// Most block requests outstanding to the host seeder. Large, and neither limited by
+    /// nor counted in `inflight_pieces`: see `HOST_REQUEST_WINDOW`.
     pub host_request_window: usize,
     /// Most pieces reserved for download at once, across all peers.
     pub inflight_pieces: usize,

@@ -22,13 +22,15 @@ use tokio::task::JoinSet;
 use offers::{OfferBook, PeerKey};
 use wire::Message;
 
-/// Least bytes of open offers per node: more than the agents' request window (8 blocks of
-/// 16 KiB), so the node's host connection always has an offered piece to request next and
-/// librqbit never puts it to sleep.
-pub const MIN_OFFER_BYTES: u64 = 192 * 1024;
+/// Least bytes of open offers per node. An offer is the node's alone until delivered, and
+/// the host's one connection gets only its share of a node's download link, which the node's
+/// peers fill too; so a node holding many offers takes long to receive the last of them
+/// (with 192 KiB, 12 pieces, the last pieces only the host had sat at one node for 10 s).
+/// A few pieces per node, spread over `offers::MAX_FED` nodes, keep the host's link busy.
+pub const MIN_OFFER_BYTES: u64 = 64 * 1024;
 
 /// Most bytes of open offers per node (when few nodes share the host).
-pub const MAX_OFFER_BYTES: u64 = 1024 * 1024;
+pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
 
 /// Largest block a node may request (librqbit asks for 16 KiB).
 const MAX_BLOCK: u32 = 128 * 1024;
@@ -287,9 +289,19 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
     // Messages are read on their own task so that a slow write never stalls reading and a
     // timer never interrupts a half-read message.
     let (tx, mut rx) = tokio::sync::mpsc::channel(512);
+    let reader_image = image.clone();
     let reader = tokio::spawn(async move {
         loop {
             let m = wire::read_message(&mut rd).await;
+            if let Ok(Message::Request { index, .. }) = &m {
+                // Marked on arrival, not when served: behind a slow write the request may wait
+                // here for seconds, and its offer must not expire and go to a second node.
+                reader_image
+                    .book
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .requested(key, *index, Instant::now());
+            }
             let end = m.is_err();
             if tx.send(m).await.is_err() || end {
                 return;
@@ -339,11 +351,6 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
                             && u64::from(begin) + u64::from(length) <= plen,
                         "bad request {index}/{begin}/{length}"
                     );
-                    image
-                        .book
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .requested(key, index, Instant::now());
                     let mut buf = vec![0u8; 13 + length as usize];
                     buf[..13].copy_from_slice(&wire::piece_header(index, begin, length));
                     image.file.read_exact_at(

@@ -16,26 +16,25 @@ use std::time::{Duration, Instant};
 /// advertisement itself cannot be taken back.
 pub const IDLE_EXPIRY: Duration = Duration::from_millis(1000);
 
-/// A node that has had nothing from the host for this long may be offered pieces the swarm
-/// already holds (a few at a time), in case its peers cannot give them to it. Before that,
-/// only pieces nobody holds or was offered are offered: a copy of a piece the swarm has would
-/// take host upload away from the pieces only the host has. In a 64-node swarm most nodes
-/// are not fed by the host at any moment (`MAX_FED`), and with 3 s they all asked it for
-/// copies (64 nodes, side by side: 3 s 17.3-24.8 s and 1.55-2.26 host copies, 30 s
-/// 14.5-16.9 s and 1.40). A node the host never served counts as starved at once and gets
-/// a few copies when its turn to be fed comes: most of the remaining copies, and worth
-/// them: counting its 30 s from its joining instead (no copies at all) took 32 nodes
-/// 16.9-27.3 s against 14.5-17.2 s, three runs each.
-pub const STARVED_AFTER: Duration = Duration::from_secs(30);
+/// An offer of a piece nobody holds yet that has not been delivered after this long is
+/// stuck: the node's download link is full of its peers' data, and the host's one connection
+/// gets only its share of it. The piece may then be offered to another node too, so the last
+/// pieces only the host has do not wait for the slowest link. The data may be sent twice.
+pub const STUCK_AFTER: Duration = Duration::from_secs(10);
 
-/// Open offers of already-held pieces for a starved node.
-const STARVED_OFFERS: usize = 2;
+/// Open offers of already-held pieces per node, once every piece is held somewhere (the
+/// host's link would idle otherwise; the copies help the rarest pieces reach the last
+/// nodes). Before that, a copy would take host upload away from pieces only the host has:
+/// with copies for any node not yet served, the host sent 1.4-1.5 copies of the image to 64
+/// nodes, and the last pieces left it after twice S/B.
+const COPY_OFFERS: usize = 2;
 
 /// Most nodes holding open offers at once. The host's link split among every node gives each
 /// a trickle (1/64 of a few Mbit/s is one 16 KiB piece every couple of seconds) that TCP
 /// shares unevenly; a few fed nodes get it quickly and pass it on, and the others are fed in
-/// turn as those run out of offers.
-pub const MAX_FED: usize = 8;
+/// turn as those run out of offers. Each fed node's connection gets only a share of that
+/// node's link, so enough nodes are fed that their shares add up to the host's link.
+pub const MAX_FED: usize = 16;
 
 /// A node connected to the host.
 pub type PeerKey = u64;
@@ -61,6 +60,8 @@ pub struct OfferBook {
     holders: Vec<u32>,
     /// Open offers of each piece.
     pending: Vec<u32>,
+    /// When each piece was last offered.
+    last_offered: Vec<Option<Instant>>,
     peers: HashMap<PeerKey, PeerOffers>,
     next_key: PeerKey,
     limits: OfferLimits,
@@ -86,6 +87,7 @@ impl OfferBook {
         OfferBook {
             holders: vec![0; pieces as usize],
             pending: vec![0; pieces as usize],
+            last_offered: vec![None; pieces as usize],
             peers: HashMap::new(),
             next_key: 0,
             limits,
@@ -198,9 +200,8 @@ impl OfferBook {
         if p.open.is_empty() && fed >= MAX_FED {
             return out;
         }
-        let starved = p
-            .last_active
-            .is_none_or(|t| now.saturating_duration_since(t) >= STARVED_AFTER);
+        // Every piece held somewhere: the host may send copies.
+        let all_held = self.holders.iter().all(|h| *h > 0);
         let start = rand::random_range(0..n);
         while p.open.len() < per_peer {
             let mut best: Option<(u32, usize)> = None;
@@ -209,8 +210,17 @@ impl OfferBook {
                 if p.has[i] || p.offered[i] {
                     continue;
                 }
-                let score = self.holders[i] + self.pending[i];
-                if score > 0 && (!starved || p.open.len() >= STARVED_OFFERS) {
+                // An offer cannot be taken back: a node whose offer expired may still ask
+                // for the piece, so it goes to a second node only once the first is stuck.
+                let recent = self.last_offered[i]
+                    .is_some_and(|t| now.saturating_duration_since(t) < STUCK_AFTER);
+                let score = if self.holders[i] == 0 && !recent {
+                    0
+                } else {
+                    // A piece offered recently counts as held by the node it went to.
+                    self.holders[i].max(1) + self.pending[i]
+                };
+                if score > 0 && !(all_held && p.open.len() < COPY_OFFERS) {
                     continue;
                 }
                 if best.is_none_or(|(s, _)| score < s) {
@@ -225,6 +235,7 @@ impl OfferBook {
             };
             p.offered[i] = true;
             self.pending[i] += 1;
+            self.last_offered[i] = Some(now);
             p.open.insert(
                 i as u32,
                 Offer {
@@ -339,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_node_is_offered_only_pieces_nobody_holds() {
+    fn copies_are_offered_only_once_every_piece_is_held() {
         let mut book = OfferBook::new(4, fixed(4));
         let t0 = Instant::now();
         let a = book.join();
@@ -351,10 +362,31 @@ mod tests {
         got.sort_unstable();
         assert_eq!(got, vec![2, 3], "held pieces are left to the peers");
         book.peer_has(a, 2);
+        assert!(
+            book.top_up(a, t0).is_empty(),
+            "piece 3 is on its way to a: no copy while it is the only holder-to-be"
+        );
         book.peer_has(a, 3);
-        assert!(book.top_up(a, t0 + Duration::from_secs(1)).is_empty());
-        // Starved: a few held pieces after all.
-        assert_eq!(book.top_up(a, t0 + STARVED_AFTER).len(), STARVED_OFFERS);
+        // Every piece held: a gets a few copies of the pieces it lacks.
+        let mut copies = book.top_up(a, t0 + Duration::from_millis(10));
+        copies.sort_unstable();
+        assert_eq!(copies, vec![0, 1]);
+        assert_eq!(copies.len(), COPY_OFFERS);
+    }
+
+    #[test]
+    fn an_unheld_piece_goes_to_one_node_until_its_offer_is_stuck() {
+        let mut book = OfferBook::new(1, fixed(1));
+        let t0 = Instant::now();
+        let a = book.join();
+        let b = book.join();
+        assert_eq!(book.top_up(a, t0), vec![0]);
+        // a's offer expires unrequested, but a may still ask for it: b gets nothing yet.
+        let later = t0 + IDLE_EXPIRY * 2;
+        assert!(book.top_up(a, later).is_empty());
+        assert!(book.top_up(b, later).is_empty());
+        // Stuck: b gets it too.
+        assert_eq!(book.top_up(b, t0 + STUCK_AFTER), vec![0]);
     }
 
     #[test]

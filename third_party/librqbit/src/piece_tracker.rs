@@ -69,6 +69,9 @@ where
     pub can_steal: S,
     /// Luna patch: reserve no new piece while this many are in flight.
     pub max_inflight: Option<usize>,
+    /// Luna patch: peers whose in-flight pieces do not count against `max_inflight` (the
+    /// provisioning host, whose connection has its own window).
+    pub uncapped_peers: &'a [PeerHandle],
     /// Luna patch: how many peers have each piece; the rarest queued piece is reserved
     /// first. `None` treats every piece as equally rare.
     pub availability: Option<&'a PieceAvailability>,
@@ -146,10 +149,15 @@ impl PieceTracker {
         // seconds in the peers' send queues, and nothing is left unreserved, so the whole
         // download is an endgame of steals and duplicate data. With a cap, the queue stays
         // non-empty until the real end.
-        if req
-            .max_inflight
-            .is_some_and(|cap| self.inflight.len() >= cap.max(1))
-        {
+        // The host's pieces do not count: a node it feeds would otherwise fill the cap with
+        // them and ask its peers for nothing while it waits at the host's pace.
+        if req.max_inflight.is_some_and(|cap| {
+            self.inflight
+                .values()
+                .filter(|p| !req.uncapped_peers.contains(&p.peer))
+                .count()
+                >= cap.max(1)
+        }) {
             return AcquireResult::NoneAvailable;
         }
 
@@ -442,6 +450,7 @@ mod tests {
             peer_has_piece: |_| true, // Peer has all pieces
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -477,6 +486,7 @@ mod tests {
             peer_has_piece: |p| p.get() >= 2,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -507,6 +517,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -542,6 +553,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -572,6 +584,7 @@ mod tests {
             peer_has_piece: |p| p == piece, // Only has the failed piece
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -603,6 +616,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
@@ -617,6 +631,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
@@ -633,6 +648,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         }) {
             AcquireResult::Reserved(p) => p,
@@ -674,6 +690,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
         tracker.acquire_piece(AcquireRequest {
@@ -685,6 +702,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 1,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -704,6 +722,7 @@ mod tests {
             peer_has_piece: |p| p.get() == 0,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -744,6 +763,7 @@ mod tests {
             peer_has_piece: |_| true,
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -772,6 +792,7 @@ mod tests {
             peer_has_piece: |_| false, // Peer has nothing
             can_steal: |_| true,
             max_inflight: None,
+            uncapped_peers: &[],
             availability: None,
         });
 
@@ -814,6 +835,7 @@ mod tests {
             peer_has_piece: has,
             can_steal: |_| true,
             max_inflight,
+            uncapped_peers: &[],
             availability: None,
         })
     }
@@ -932,6 +954,7 @@ mod tests {
                 peer_has_piece: |_| true,
                 can_steal: |_| true,
                 max_inflight: None,
+                uncapped_peers: &[],
                 availability: Some(&availability),
             }) {
                 AcquireResult::Reserved(p) => order.push(p.get()),
@@ -942,5 +965,54 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(sorted, (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn test_host_pieces_do_not_fill_the_inflight_cap() {
+        // Cap 2. The host (uncapped) holds three pieces in flight; a peer may still reserve
+        // two, and only then is the cap reached.
+        let mut tracker = PieceTracker::new(make_test_chunk_tracker(8));
+        let file_infos = make_test_file_infos(8);
+        let file_priorities = make_default_file_priorities(&file_infos);
+        let host = peer(9);
+        let uncapped = [host];
+        let mut acquire = |who| {
+            tracker.acquire_piece(AcquireRequest {
+                peer: who,
+                peer_avg_time: None,
+                priority_pieces: std::iter::empty(),
+                file_priorities: &file_priorities,
+                file_infos: &file_infos,
+                peer_has_piece: |_| true,
+                can_steal: |_| true,
+                max_inflight: (who != host).then_some(2),
+                uncapped_peers: &uncapped,
+                availability: None,
+            })
+        };
+        for _ in 0..3 {
+            assert!(matches!(acquire(host), AcquireResult::Reserved(_)));
+        }
+        assert!(matches!(acquire(peer(1)), AcquireResult::Reserved(_)));
+        assert!(matches!(acquire(peer(2)), AcquireResult::Reserved(_)));
+        assert!(matches!(acquire(peer(1)), AcquireResult::NoneAvailable));
+        // Without the exemption the host's three pieces alone reach the cap.
+        let mut capped = PieceTracker::new(make_test_chunk_tracker(8));
+        for who in [host, host, peer(1)] {
+            let r = capped.acquire_piece(AcquireRequest {
+                peer: who,
+                peer_avg_time: None,
+                priority_pieces: std::iter::empty(),
+                file_priorities: &file_priorities,
+                file_infos: &file_infos,
+                peer_has_piece: |_| true,
+                can_steal: |_| true,
+                max_inflight: (who != host).then_some(2),
+                uncapped_peers: &[],
+                availability: None,
+            });
+            let expect_reserved = who == host;
+            assert_eq!(matches!(r, AcquireResult::Reserved(_)), expect_reserved, "{who}");
+        }
     }
 }

@@ -241,6 +241,16 @@ impl TorrentStateLive {
             .filter(|_| opts.initial_peers.contains(&addr))
     }
 
+    /// Luna patch: the peers whose in-flight pieces the in-flight cap does not count: those
+    /// with a window of their own.
+    fn uncapped_peers(&self) -> &[SocketAddr] {
+        let opts = &self.shared.options;
+        match opts.initial_peers_request_window {
+            Some(_) => &opts.initial_peers,
+            None => &[],
+        }
+    }
+
     fn request_window_for(&self, addr: SocketAddr) -> usize {
         self.wide_window(addr)
             .map_or_else(|| self.max_request_window(), |window| window.max(1))
@@ -1500,6 +1510,7 @@ impl PeerHandler {
                         Some(_) => None,
                         None => self.state.shared.options.max_inflight_pieces,
                     },
+                    uncapped_peers: self.state.uncapped_peers(),
                     availability: Some(&self.state.peers.availability),
                 });
 
