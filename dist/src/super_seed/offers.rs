@@ -126,6 +126,13 @@ impl OfferBook {
         for piece in p.open.keys() {
             self.pending[*piece as usize] -= 1;
         }
+        // Its offers are void: the pieces may go to the next node at once (a node that
+        // installed and left must not hold up the next wave for `STUCK_AFTER`).
+        for (i, offered) in p.offered.iter().enumerate() {
+            if *offered {
+                self.last_offered[i] = None;
+            }
+        }
     }
 
     /// The node holds `piece` (a HAVE, its bitfield, or the host delivered it).
@@ -387,6 +394,11 @@ mod tests {
         assert!(book.top_up(b, later).is_empty());
         // Stuck: b gets it too.
         assert_eq!(book.top_up(b, t0 + STUCK_AFTER), vec![0]);
+        // A node that leaves voids its offers: the next node gets the piece at once.
+        book.leave(a);
+        book.leave(b);
+        let c = book.join();
+        assert_eq!(book.top_up(c, t0 + STUCK_AFTER), vec![0]);
     }
 
     #[test]
