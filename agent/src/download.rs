@@ -57,12 +57,14 @@ pub const INFLIGHT_PIECES: usize = 64;
 
 /// The default `peer_limit`. Every connected peer sends a HAVE per piece it gets, so the
 /// swarm's messages grow with nodes x peers x pieces, and two nodes often hold two
-/// connections (one each way). A few dozen peers spread the pieces as well as the whole swarm
-/// does (a random graph of that degree has diameter two); measured at 64 nodes, 32 peers
-/// 15.8-16.7 s, 48 peers 19.0-20.5 s, librqbit's 128 36.4-37.2 s (CPU-bound on 2 cores).
-/// The node connects to 16 itself and accepts up to 32, so the average stays 32 while
-/// early nodes always have room for late ones.
-pub const PEER_LIMIT: usize = 32;
+/// connections (one each way). A dozen or two peers spread the pieces as well as the whole
+/// swarm does (a random graph of that degree has a diameter of two or three), and every
+/// connection more costs CPU that many nodes on few cores do not have. Side by side, 32 / 64
+/// nodes (S/B 6.7 s): 8 peers 11.3 / 14.0 s, 12 peers 9.4 / 10.6 s, 16 peers 9.3-9.9 /
+/// 10.8-10.9 s, 24 peers 10.6 / 12.6 s, 32 peers 11.2-11.7 / 13.7-13.9 s; librqbit's 128
+/// took 36 s at 64 nodes in an earlier session. The node connects to 8 itself and accepts up
+/// to 16, so the average stays 16 while early nodes always have room for late ones.
+pub const PEER_LIMIT: usize = 16;
 
 /// The default `request_window`. A node has a few dozen peers, so two blocks each keep its
 /// link full, and every extra request waits in a peer's send queue: that queue is what
