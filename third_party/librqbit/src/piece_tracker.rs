@@ -69,8 +69,8 @@ where
     pub can_steal: S,
     /// Luna patch: reserve no new piece while this many are in flight.
     pub max_inflight: Option<usize>,
-    /// Luna patch: peers whose in-flight pieces do not count against `max_inflight` (the
-    /// provisioning host, whose connection has its own window).
+    /// Luna patch: peers `max_inflight` neither limits nor counts (the provisioning host,
+    /// whose connection has its own window).
     pub uncapped_peers: &'a [PeerHandle],
     /// Luna patch: how many peers have each piece; the rarest queued piece is reserved
     /// first. `None` treats every piece as equally rare.
@@ -149,15 +149,15 @@ impl PieceTracker {
         // seconds in the peers' send queues, and nothing is left unreserved, so the whole
         // download is an endgame of steals and duplicate data. With a cap, the queue stays
         // non-empty until the real end.
-        // The host's pieces do not count: a node it feeds would otherwise fill the cap with
-        // them and ask its peers for nothing while it waits at the host's pace.
-        if req.max_inflight.is_some_and(|cap| {
-            self.inflight
-                .values()
-                .filter(|p| !req.uncapped_peers.contains(&p.peer))
-                .count()
-                >= cap.max(1)
-        }) {
+        // The host is neither limited nor counted: its pieces sit behind peer data in this
+        // node's download queue, and a node it feeds would otherwise fill the cap with them
+        // and ask its peers for nothing while it waits at the host's pace.
+        let uncapped = |peer: &PeerHandle| req.uncapped_peers.contains(peer);
+        if !uncapped(&req.peer)
+            && req.max_inflight.is_some_and(|cap| {
+                self.inflight.values().filter(|p| !uncapped(&p.peer)).count() >= cap.max(1)
+            })
+        {
             return AcquireResult::NoneAvailable;
         }
 
@@ -824,6 +824,17 @@ mod tests {
         has: impl Fn(ValidPieceIndex) -> bool,
         max_inflight: Option<usize>,
     ) -> AcquireResult {
+        acquire_uncapped(tracker, who, avg, has, max_inflight, &[])
+    }
+
+    fn acquire_uncapped(
+        tracker: &mut PieceTracker,
+        who: PeerHandle,
+        avg: Option<Duration>,
+        has: impl Fn(ValidPieceIndex) -> bool,
+        max_inflight: Option<usize>,
+        uncapped_peers: &[PeerHandle],
+    ) -> AcquireResult {
         let file_infos = make_test_file_infos(tracker.chunks().get_lengths().total_pieces());
         let file_priorities = make_default_file_priorities(&file_infos);
         tracker.acquire_piece(AcquireRequest {
@@ -835,7 +846,7 @@ mod tests {
             peer_has_piece: has,
             can_steal: |_| true,
             max_inflight,
-            uncapped_peers: &[],
+            uncapped_peers,
             availability: None,
         })
     }
@@ -972,45 +983,19 @@ mod tests {
         // Cap 2. The host (uncapped) holds three pieces in flight; a peer may still reserve
         // two, and only then is the cap reached.
         let mut tracker = PieceTracker::new(make_test_chunk_tracker(8));
-        let file_infos = make_test_file_infos(8);
-        let file_priorities = make_default_file_priorities(&file_infos);
         let host = peer(9);
         let uncapped = [host];
-        let mut acquire = |who| {
-            tracker.acquire_piece(AcquireRequest {
-                peer: who,
-                peer_avg_time: None,
-                priority_pieces: std::iter::empty(),
-                file_priorities: &file_priorities,
-                file_infos: &file_infos,
-                peer_has_piece: |_| true,
-                can_steal: |_| true,
-                max_inflight: (who != host).then_some(2),
-                uncapped_peers: &uncapped,
-                availability: None,
-            })
-        };
+        let mut acquire = |who| acquire_uncapped(&mut tracker, who, None, |_| true, Some(2), &uncapped);
         for _ in 0..3 {
             assert!(matches!(acquire(host), AcquireResult::Reserved(_)));
         }
         assert!(matches!(acquire(peer(1)), AcquireResult::Reserved(_)));
         assert!(matches!(acquire(peer(2)), AcquireResult::Reserved(_)));
         assert!(matches!(acquire(peer(1)), AcquireResult::NoneAvailable));
-        // Without the exemption the host's three pieces alone reach the cap.
+        // Without the exemption the host's pieces count: two of them reach the cap.
         let mut capped = PieceTracker::new(make_test_chunk_tracker(8));
         for who in [host, host, peer(1)] {
-            let r = capped.acquire_piece(AcquireRequest {
-                peer: who,
-                peer_avg_time: None,
-                priority_pieces: std::iter::empty(),
-                file_priorities: &file_priorities,
-                file_infos: &file_infos,
-                peer_has_piece: |_| true,
-                can_steal: |_| true,
-                max_inflight: (who != host).then_some(2),
-                uncapped_peers: &[],
-                availability: None,
-            });
+            let r = acquire_uncapped(&mut capped, who, None, |_| true, Some(2), &[]);
             let expect_reserved = who == host;
             assert_eq!(matches!(r, AcquireResult::Reserved(_)), expect_reserved, "{who}");
         }

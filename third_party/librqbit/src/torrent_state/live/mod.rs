@@ -229,20 +229,11 @@ impl TorrentStateLive {
             .max(1)
     }
 
-    /// Luna patch: the request window of `addr` if it is one of the initial peers that get
-    /// their own (`AddTorrentOptions::initial_peers_request_window`); such a peer is also
-    /// exempt from the in-flight cap. A provisioning host is the only source of each piece
-    /// until it passes it on, so the whole swarm moves at the pace of its link: its connection
-    /// must never wait for a slot while its requests sit behind peer data in the node's
-    /// download queue.
-    fn wide_window(&self, addr: SocketAddr) -> Option<usize> {
-        let opts = &self.shared.options;
-        opts.initial_peers_request_window
-            .filter(|_| opts.initial_peers.contains(&addr))
-    }
-
-    /// Luna patch: the peers whose in-flight pieces the in-flight cap does not count: those
-    /// with a window of their own.
+    /// Luna patch: the initial peers that get their own request window
+    /// (`AddTorrentOptions::initial_peers_request_window`) and that the in-flight cap neither
+    /// limits nor counts. A provisioning host is the only source of each piece until it passes
+    /// it on, so the whole swarm moves at the pace of its link: its connection must never wait
+    /// for a slot while its requests sit behind peer data in the node's download queue.
     fn uncapped_peers(&self) -> &[SocketAddr] {
         let opts = &self.shared.options;
         match opts.initial_peers_request_window {
@@ -252,8 +243,10 @@ impl TorrentStateLive {
     }
 
     fn request_window_for(&self, addr: SocketAddr) -> usize {
-        self.wide_window(addr)
-            .map_or_else(|| self.max_request_window(), |window| window.max(1))
+        match self.shared.options.initial_peers_request_window {
+            Some(window) if self.uncapped_peers().contains(&addr) => window.max(1),
+            _ => self.max_request_window(),
+        }
     }
 
     pub(crate) fn new(
@@ -1506,10 +1499,7 @@ impl PeerHandler {
                             .try_write()
                             .is_some()
                     },
-                    max_inflight: match self.state.wide_window(self.addr) {
-                        Some(_) => None,
-                        None => self.state.shared.options.max_inflight_pieces,
-                    },
+                    max_inflight: self.state.shared.options.max_inflight_pieces,
                     uncapped_peers: self.state.uncapped_peers(),
                     availability: Some(&self.state.peers.availability),
                 });
