@@ -28,39 +28,73 @@ pub struct HostSide {
     pub seeder: TorrentSeeder,
     pub http: SocketAddr,
     pub seed: SocketAddr,
-    /// When each node (by index) first reported its image verified (`POST /report/{i}`).
-    pub verified: VerifiedAt,
+    /// What each node (by index) reported (`POST /report/{i}`).
+    pub reports: NodeReports,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Node index → the moment its first report of a verified image arrived.
-pub type VerifiedAt = Arc<Mutex<HashMap<usize, Instant>>>;
+/// The agents' progress reports, by node index.
+#[derive(Clone, Default)]
+pub struct NodeReports(Arc<Mutex<ReportsSeen>>);
+
+#[derive(Default)]
+struct ReportsSeen {
+    /// The moment each node's first report of a verified image arrived.
+    verified: HashMap<usize, Instant>,
+    /// The verified bytes each node last reported.
+    bytes_done: HashMap<usize, u64>,
+}
+
+impl NodeReports {
+    fn seen(&self) -> std::sync::MutexGuard<'_, ReportsSeen> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets every report (a new run starts).
+    pub fn clear(&self) {
+        let mut seen = self.seen();
+        seen.verified.clear();
+        seen.bytes_done.clear();
+    }
+
+    /// When each node's image was verified, for the nodes that reported it.
+    pub fn verified(&self) -> HashMap<usize, Instant> {
+        self.seen().verified.clone()
+    }
+
+    /// The verified bytes each node last reported, in node order (0 for a silent node).
+    pub fn bytes_done(&self, nodes: usize) -> Vec<u64> {
+        let seen = self.seen();
+        (0..nodes)
+            .map(|i| seen.bytes_done.get(&i).copied().unwrap_or(0))
+            .collect()
+    }
+}
 
 /// Takes the agents' progress reports (the `DownloadProgress` JSON of `--report-url`) and
 /// notes when each node's image was verified: nodes keep seeding after that, so their exit
 /// does not mark it.
 async fn report(
-    State(verified): State<VerifiedAt>,
+    State(reports): State<NodeReports>,
     UrlPath(node): UrlPath<usize>,
     body: Bytes,
 ) -> StatusCode {
     let at = Instant::now();
-    let phase = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v.get("phase").and_then(|p| p.as_str()).map(str::to_string));
-    match phase.as_deref() {
-        Some("verified" | "unpacking" | "done") => {
-            verified
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(node)
-                .or_insert(at);
-            StatusCode::NO_CONTENT
-        }
-        Some(_) => StatusCode::NO_CONTENT,
-        None => StatusCode::BAD_REQUEST,
+    let Ok(progress) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let Some(phase) = progress.get("phase").and_then(|p| p.as_str()) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let mut seen = reports.seen();
+    if let Some(done) = progress.get("bytes_done").and_then(|b| b.as_u64()) {
+        seen.bytes_done.insert(node, done);
     }
+    if matches!(phase, "verified" | "unpacking" | "done") {
+        seen.verified.entry(node).or_insert(at);
+    }
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Clone)]
@@ -100,8 +134,8 @@ impl HostSide {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<TorrentSeeder>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread_tracker = tracker.clone();
-        let verified = VerifiedAt::default();
-        let thread_verified = verified.clone();
+        let reports = NodeReports::default();
+        let thread_reports = reports.clone();
         let torrent = torrent.to_path_buf();
         let state_dir = state_dir.to_path_buf();
         let thread = std::thread::Builder::new()
@@ -143,7 +177,7 @@ impl HostSide {
                             .with_state(files)
                             .route(
                                 "/report/{node}",
-                                axum::routing::post(report).with_state(thread_verified),
+                                axum::routing::post(report).with_state(thread_reports),
                             )
                             .merge(thread_tracker.router());
                         let listener =
@@ -185,7 +219,7 @@ impl HostSide {
             seed: seeder.listen_addr(),
             seeder,
             http: SocketAddr::from((HOST_IP, HTTP_PORT)),
-            verified,
+            reports,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -200,5 +234,54 @@ impl Drop for HostSide {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(reports: &NodeReports, node: usize, body: &str) -> StatusCode {
+        report(
+            State(reports.clone()),
+            UrlPath(node),
+            Bytes::from(body.to_string()),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn reports_record_progress_and_the_first_verified_moment() {
+        let reports = NodeReports::default();
+        let downloading = r#"{"phase":"downloading","bytes_done":4096}"#;
+        assert_eq!(post(&reports, 1, downloading).await, StatusCode::NO_CONTENT);
+        assert_eq!(reports.bytes_done(3), vec![0, 4096, 0]);
+        assert!(reports.verified().is_empty());
+
+        let verified = r#"{"phase":"verified","bytes_done":8192}"#;
+        assert_eq!(post(&reports, 1, verified).await, StatusCode::NO_CONTENT);
+        let first = reports.verified()[&1];
+        post(&reports, 1, r#"{"phase":"done","bytes_done":8192}"#).await;
+        assert_eq!(
+            reports.verified()[&1],
+            first,
+            "a later report keeps the first moment"
+        );
+        assert_eq!(reports.bytes_done(2), vec![0, 8192]);
+
+        reports.clear();
+        assert!(reports.verified().is_empty());
+        assert_eq!(reports.bytes_done(2), vec![0, 0]);
+    }
+
+    #[tokio::test]
+    async fn a_report_without_a_phase_is_refused_and_not_recorded() {
+        let reports = NodeReports::default();
+        assert_eq!(
+            post(&reports, 0, r#"{"bytes_done":1}"#).await,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(post(&reports, 0, "not json").await, StatusCode::BAD_REQUEST);
+        assert_eq!(reports.bytes_done(1), vec![0]);
     }
 }

@@ -276,10 +276,8 @@ async fn run_once(
     limit: f64,
 ) -> anyhow::Result<f64> {
     std::fs::create_dir_all(run_dir)?;
-    host.verified
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clear();
+    host.reports.clear();
+    let trace = std::env::var_os("LUNA_BENCH_TRACE").is_some();
     let mut nodes = Nodes(Vec::new());
     let started = Instant::now();
     for i in 0..n {
@@ -307,7 +305,8 @@ async fn run_once(
                     .arg(&out)
                     .arg("--report-url")
                     .arg(format!("http://{}/report/{i}", host.http))
-                    .args(["--report-every", "5"]);
+                    // A traced run samples every node's progress twice a second.
+                    .args(["--report-every", if trace { "0.5" } else { "5" }]);
                 if opts.seed_until_all_done {
                     // Killed once every node is verified; the hour is only a bound.
                     cmd.args(["--seed-after", "3600"]);
@@ -335,15 +334,10 @@ async fn run_once(
     let timeout = Duration::from_secs_f64(60.0 + 3.0 * limit * n as f64);
     let mut finished = vec![false; n];
     let mut last = Duration::ZERO;
-    let trace = std::env::var_os("LUNA_BENCH_TRACE").is_some();
     let mut next_sample = Duration::ZERO;
     let mut exited = vec![false; n];
     while finished.iter().any(|f| !f) {
-        let verified = host
-            .verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let verified = host.reports.verified();
         for (i, child) in nodes.0.iter_mut().enumerate() {
             if exited[i] {
                 continue;
@@ -395,9 +389,10 @@ async fn run_once(
                 .map(|i| i.uploaded_bytes)
                 .sum::<u64>();
             eprintln!(
-                "{:5.1}s host uploaded {:6.2} MiB",
+                "{:5.1}s host uploaded {:6.2} MiB; {}",
                 started.elapsed().as_secs_f64(),
-                up as f64 / 1048576.0
+                up as f64 / 1048576.0,
+                ProgressSpread::of(host.reports.bytes_done(n))
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -416,6 +411,34 @@ async fn run_once(
         }
     }
     Ok(last.as_secs_f64())
+}
+
+/// How far the nodes have got, for a traced run: how the slowest, the middle and the
+/// fastest nodes trail what the host has sent shows whether the host's link or the nodes'
+/// exchange holds the swarm back.
+struct ProgressSpread(Vec<u64>);
+
+impl ProgressSpread {
+    fn of(mut bytes_done: Vec<u64>) -> Self {
+        bytes_done.sort_unstable();
+        ProgressSpread(bytes_done)
+    }
+}
+
+impl std::fmt::Display for ProgressSpread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |q: usize| self.0.get(q).map_or(0.0, |b| *b as f64 / 1048576.0);
+        let n = self.0.len();
+        write!(
+            f,
+            "nodes verified min {:.2} p10 {:.2} median {:.2} p90 {:.2} max {:.2} MiB",
+            mib(0),
+            mib(n / 10),
+            mib(n / 2),
+            mib((n * 9 / 10).min(n.saturating_sub(1))),
+            mib(n.saturating_sub(1))
+        )
+    }
 }
 
 /// What the host's seeder may send per second: 90 % of its link in payload (about 95 % on
@@ -441,4 +464,29 @@ fn write_random(path: &Path, bytes: u64) -> std::io::Result<()> {
         left -= n as u64;
     }
     f.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProgressSpread;
+
+    #[test]
+    fn progress_spread_names_the_slowest_middle_and_fastest_nodes() {
+        let mib = 1 << 20;
+        let spread = ProgressSpread::of((0..10).rev().map(|i| i * mib).collect());
+        assert_eq!(
+            spread.to_string(),
+            "nodes verified min 0.00 p10 1.00 median 5.00 p90 9.00 max 9.00 MiB"
+        );
+        let one = ProgressSpread::of(vec![mib / 2]);
+        assert_eq!(
+            one.to_string(),
+            "nodes verified min 0.50 p10 0.50 median 0.50 p90 0.50 max 0.50 MiB"
+        );
+        assert!(
+            ProgressSpread::of(Vec::new())
+                .to_string()
+                .contains("max 0.00")
+        );
+    }
 }
