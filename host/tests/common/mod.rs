@@ -60,12 +60,23 @@ impl Run {
     }
 }
 
+/// A port nothing listens on, never the same one twice in this test binary: the kernel may
+/// hand a just-released port out again, and two tests whose daemons got the same port raced
+/// (the second daemon failed to bind while its test already talked to the first one).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
 }
 
 impl Daemon {
@@ -151,7 +162,12 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             let up = match &self.netns {
-                None => std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+                // The daemon writes its token before it listens: a port that answers without
+                // our token file is someone else's.
+                None => {
+                    self.data_dir().join("token").exists()
+                        && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                }
                 // Exit code 7 means unreachable; anything else means the API answered.
                 Some(_) => self.luna(&["cluster", "show"]).code != 7,
             };
