@@ -435,7 +435,7 @@ impl std::fmt::Display for ProgressSpread {
             mib(0),
             mib(n / 10),
             mib(n / 2),
-            mib((n * 9 / 10).min(n.saturating_sub(1))),
+            mib(n * 9 / 10),
             mib(n.saturating_sub(1))
         )
     }

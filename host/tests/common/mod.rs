@@ -165,7 +165,7 @@ impl Daemon {
                 // The daemon writes its token before it listens: a port that answers without
                 // our token file is someone else's.
                 None => {
-                    self.data_dir().join("token").exists()
+                    self.token_file().exists()
                         && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
                 }
                 // Exit code 7 means unreachable; anything else means the API answered.
@@ -251,8 +251,14 @@ impl Daemon {
         self.luna(&a).ok().json()
     }
 
+    /// Where the daemon keeps its API token (`serve::TOKEN_FILE`; the binary has no library
+    /// to import it from).
+    fn token_file(&self) -> PathBuf {
+        self.data_dir().join("token")
+    }
+
     pub fn token(&self) -> String {
-        std::fs::read_to_string(self.data_dir().join("token"))
+        std::fs::read_to_string(self.token_file())
             .unwrap()
             .trim()
             .to_string()
