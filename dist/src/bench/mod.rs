@@ -5,6 +5,7 @@
 //! physical limit for one node.
 
 mod host_side;
+mod link_load;
 pub mod netns;
 
 use std::path::{Path, PathBuf};
@@ -336,6 +337,7 @@ async fn run_once(
     let mut last = Duration::ZERO;
     let mut next_sample = Duration::ZERO;
     let mut exited = vec![false; n];
+    let mut link_load = link_load::LinkLoad::new(n, opts.link_mbit);
     while finished.iter().any(|f| !f) {
         let verified = host.reports.verified();
         for (i, child) in nodes.0.iter_mut().enumerate() {
@@ -388,8 +390,16 @@ async fn run_once(
                 .iter()
                 .map(|i| i.uploaded_bytes)
                 .sum::<u64>();
+            // The counters are read once per sample with one `ip` call; a failed read only
+            // leaves the load out of this line.
+            let busy = net
+                .port_bytes()
+                .ok()
+                .and_then(|ports| link_load.sample(Instant::now(), &ports))
+                .map(|b| format!("; {b}"))
+                .unwrap_or_default();
             eprintln!(
-                "{:5.1}s host uploaded {:6.2} MiB; {}",
+                "{:5.1}s host uploaded {:6.2} MiB; {}{busy}",
                 started.elapsed().as_secs_f64(),
                 up as f64 / 1048576.0,
                 ProgressSpread::of(host.reports.bytes_done(n))

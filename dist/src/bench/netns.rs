@@ -3,6 +3,7 @@
 //! shaped with tbf (egress only, so each direction is shaped on its sending side).
 //! Everything is deleted by name on drop, also after errors.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::process::Command;
 
@@ -30,6 +31,52 @@ fn run(args: &[&str]) -> Result<(), NetError> {
         });
     }
     Ok(())
+}
+
+/// Wire bytes one node's switch port has carried: Ethernet frames, as the shapers count them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortBytes {
+    /// Sent by the switch to the node: the node's downloads.
+    pub to_node: u64,
+    /// Received by the switch from the node: the node's uploads.
+    pub from_node: u64,
+}
+
+/// Node ports' counters from `ip -j -s link show` in the switch namespace, by node index
+/// (port `n3` is node 3); the host's port and the bridge are left out.
+fn parse_port_bytes(json: &[u8]) -> Result<BTreeMap<usize, PortBytes>, String> {
+    #[derive(serde::Deserialize)]
+    struct Link {
+        ifname: String,
+        stats64: Option<Stats>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        rx: Counter,
+        tx: Counter,
+    }
+    #[derive(serde::Deserialize)]
+    struct Counter {
+        bytes: u64,
+    }
+    let links: Vec<Link> = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+    let mut ports = BTreeMap::new();
+    for link in links {
+        let Some(node) = link.ifname.strip_prefix('n').and_then(|i| i.parse().ok()) else {
+            continue;
+        };
+        let stats = link
+            .stats64
+            .ok_or_else(|| format!("port {} has no counters", link.ifname))?;
+        ports.insert(
+            node,
+            PortBytes {
+                to_node: stats.tx.bytes,
+                from_node: stats.rx.bytes,
+            },
+        );
+    }
+    Ok(ports)
 }
 
 /// Node `i`'s address: 10.99.1.1, 10.99.1.2, … (250 per /24).
@@ -109,6 +156,26 @@ impl SwarmNet {
 
     pub fn node_ns(&self, i: usize) -> String {
         format!("{}-n{i}", self.prefix)
+    }
+
+    /// What every node's switch port has carried so far, by node index.
+    pub fn port_bytes(&self) -> Result<BTreeMap<usize, PortBytes>, NetError> {
+        let sw = self.switch_ns();
+        let args = ["ip", "-n", sw.as_str(), "-j", "-s", "link", "show"];
+        let failed = |reason: String| NetError {
+            command: args.join(" "),
+            reason,
+        };
+        let out = Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .map_err(|e| failed(e.to_string()))?;
+        if !out.status.success() {
+            return Err(failed(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        parse_port_bytes(&out.stdout).map_err(failed)
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), NetError> {
@@ -228,5 +295,45 @@ impl Drop for SwarmNet {
         for ns in self.created.drain(..).rev() {
             let _ = run(&["ip", "netns", "del", &ns]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_counters_are_read_per_node_and_other_links_are_left_out() {
+        let json = br#"[
+            {"ifindex":1,"ifname":"lo","stats64":{"rx":{"bytes":0},"tx":{"bytes":0}}},
+            {"ifindex":2,"ifname":"br0","stats64":{"rx":{"bytes":9},"tx":{"bytes":9}}},
+            {"ifindex":3,"ifname":"host","stats64":{"rx":{"bytes":500},"tx":{"bytes":7}}},
+            {"ifindex":4,"ifname":"n0","link_netnsid":1,
+             "stats64":{"rx":{"bytes":100,"packets":2},"tx":{"bytes":4000,"packets":3}}},
+            {"ifindex":5,"ifname":"n12","stats64":{"rx":{"bytes":1},"tx":{"bytes":2}}}
+        ]"#;
+        let ports = parse_port_bytes(json).unwrap();
+        assert_eq!(ports.len(), 2, "{ports:?}");
+        assert_eq!(
+            ports[&0],
+            PortBytes {
+                to_node: 4000,
+                from_node: 100
+            }
+        );
+        assert_eq!(
+            ports[&12],
+            PortBytes {
+                to_node: 2,
+                from_node: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_node_port_without_counters_or_bad_json_is_an_error() {
+        let err = parse_port_bytes(br#"[{"ifname":"n3"}]"#).unwrap_err();
+        assert!(err.contains("n3"), "{err}");
+        assert!(parse_port_bytes(b"not json").is_err());
     }
 }
