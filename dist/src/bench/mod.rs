@@ -394,6 +394,7 @@ async fn run_once(
             // leaves the load out of this line.
             let busy = net
                 .port_bytes()
+                .await
                 .ok()
                 .and_then(|ports| link_load.sample(Instant::now(), &ports))
                 .map(|b| format!("; {b}"))

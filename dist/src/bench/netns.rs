@@ -158,17 +158,19 @@ impl SwarmNet {
         format!("{}-n{i}", self.prefix)
     }
 
-    /// What every node's switch port has carried so far, by node index.
-    pub fn port_bytes(&self) -> Result<BTreeMap<usize, PortBytes>, NetError> {
+    /// What every node's switch port has carried so far, by node index. Async: it runs while
+    /// the host side serves the nodes on the same runtime.
+    pub async fn port_bytes(&self) -> Result<BTreeMap<usize, PortBytes>, NetError> {
         let sw = self.switch_ns();
         let args = ["ip", "-n", sw.as_str(), "-j", "-s", "link", "show"];
         let failed = |reason: String| NetError {
             command: args.join(" "),
             reason,
         };
-        let out = Command::new(args[0])
+        let out = tokio::process::Command::new(args[0])
             .args(&args[1..])
             .output()
+            .await
             .map_err(|e| failed(e.to_string()))?;
         if !out.status.success() {
             return Err(failed(
