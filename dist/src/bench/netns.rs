@@ -17,20 +17,22 @@ pub struct NetError {
 }
 
 fn run(args: &[&str]) -> Result<(), NetError> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| NetError {
-            command: args.join(" "),
-            reason: format!("{e} (is iproute2 installed and are we root?)"),
-        })?;
+    checked(args, Command::new(args[0]).args(&args[1..]).output()).map(drop)
+}
+
+/// The stdout of a command that ran, or an error naming the command and why it failed.
+fn checked(args: &[&str], out: std::io::Result<std::process::Output>) -> Result<Vec<u8>, NetError> {
+    let failed = |reason: String| NetError {
+        command: args.join(" "),
+        reason,
+    };
+    let out = out.map_err(|e| failed(format!("{e} (is iproute2 installed and are we root?)")))?;
     if !out.status.success() {
-        return Err(NetError {
-            command: args.join(" "),
-            reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
-    Ok(())
+    Ok(out.stdout)
 }
 
 /// Wire bytes one node's switch port has carried: Ethernet frames, as the shapers count them.
@@ -163,21 +165,14 @@ impl SwarmNet {
     pub async fn port_bytes(&self) -> Result<BTreeMap<usize, PortBytes>, NetError> {
         let sw = self.switch_ns();
         let args = ["ip", "-n", sw.as_str(), "-j", "-s", "link", "show"];
-        let failed = |reason: String| NetError {
-            command: args.join(" "),
-            reason,
-        };
         let out = tokio::process::Command::new(args[0])
             .args(&args[1..])
             .output()
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        if !out.status.success() {
-            return Err(failed(
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
-        }
-        parse_port_bytes(&out.stdout).map_err(failed)
+            .await;
+        parse_port_bytes(&checked(&args, out)?).map_err(|reason| NetError {
+            command: args.join(" "),
+            reason,
+        })
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), NetError> {
