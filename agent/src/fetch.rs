@@ -36,6 +36,8 @@ pub struct FetchOptions {
     pub inflight_pieces: usize,
     /// Most peers connected at once (see `DownloadOptions`).
     pub peer_limit: usize,
+    /// Take a place in the swarm's stripe trees (see `DownloadOptions`).
+    pub stripes: bool,
     /// Unpack into `out_dir` (the install); `false` only downloads and verifies the packed
     /// image into `out_dir` (benchmarks, pre-staging).
     pub unpack: bool,
@@ -67,6 +69,7 @@ impl FetchOptions {
             host_request_window: crate::download::HOST_REQUEST_WINDOW,
             inflight_pieces: crate::download::INFLIGHT_PIECES,
             peer_limit: crate::download::PEER_LIMIT,
+            stripes: true,
             unpack: true,
             seed_after: Duration::ZERO,
         }
@@ -124,6 +127,7 @@ async fn run(opts: &FetchOptions, reporter: &Reporter) -> anyhow::Result<FetchOu
         host_request_window: opts.host_request_window,
         inflight_pieces: opts.inflight_pieces,
         peer_limit: opts.peer_limit,
+        stripes: opts.stripes,
     })
     .await?;
     {

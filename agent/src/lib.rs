@@ -6,6 +6,7 @@ pub mod download;
 pub mod fetch;
 pub mod leave;
 pub mod report;
+pub mod stripes;
 
 pub use download::{DownloadOptions, ImageDownload};
 pub use fetch::{FetchOptions, FetchOutcome, fetch};

@@ -59,6 +59,10 @@ enum Command {
         /// included) and accepts up to this many connecting to it.
         #[arg(long, default_value_t = luna_agent::download::PEER_LIMIT)]
         peer_limit: usize,
+        /// Ignore the tracker's stripe trees and ask any peer for any piece (a mesh, as plain
+        /// BitTorrent does; for comparison).
+        #[arg(long)]
+        mesh: bool,
         /// Only download and verify the packed image into OUT; do not unpack it.
         #[arg(long)]
         download_only: bool,
@@ -244,6 +248,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             host_request_window,
             inflight_pieces,
             peer_limit,
+            mesh,
             seed_after,
         } => {
             async {
@@ -273,6 +278,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
                     "--peer-limit must be at least 2 (the host and one node)"
                 );
                 opts.peer_limit = peer_limit;
+                opts.stripes = !mesh;
                 let outcome = fetch(opts).await?;
                 println!(
                     "{}",

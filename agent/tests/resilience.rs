@@ -1,5 +1,6 @@
-//! The swarm survives what real clusters do to it: a peer that serves corrupt pieces, and the
-//! host restarting (tracker and seeder) in the middle of the downloads.
+//! The swarm survives what real clusters do to it: a peer that serves corrupt pieces, a stripe
+//! parent that dies, and the host restarting (tracker and seeder) in the middle of the
+//! downloads.
 //! Needs root and /bin/busybox (busybox-static).
 
 mod common;
@@ -236,6 +237,92 @@ async fn agents_resume_after_the_host_restarts_mid_download() {
     host.tracker.add_torrent(packed.info_hash, vec![seed]);
     wait_all(&mut agents, Duration::from_secs(180)).await;
     for a in &agents {
+        assert_same_tree(&src, &a.out);
+    }
+    seeder.stop().await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_finish_when_their_stripe_parent_dies_mid_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = tmp.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, reports.clone()).await;
+    let (src, packed) = pack_sample(tmp.path(), &host, 10 << 20).await;
+    // ~10 MiB at 2 MiB/s: the first node dies while the others still need it.
+    let seeder = start_seeder(
+        &tmp.path().join("seeder"),
+        "127.0.0.1:0".parse().unwrap(),
+        Some(2 << 20),
+    )
+    .await;
+    let seed = seeder.listen_addr();
+    seeder.add(&packed.torrent).await.unwrap();
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
+    host.tracker.add_torrent(packed.info_hash, vec![seed]);
+    let spawn = |i: usize| {
+        spawn_agent(
+            &host,
+            "sample.torrent",
+            packed.info_hash,
+            &[seed],
+            &tmp.path().join(format!("node{i}")),
+        )
+    };
+    // The first node to join roots stripe 0 and, of three nodes and four stripes, stripe 3
+    // too: it is the parent of both other nodes in those two stripes.
+    let mut first = spawn(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while host
+        .tracker
+        .peer_counts(&packed.info_hash)
+        .unwrap()
+        .downloading
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first node never joined"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut others = vec![spawn(1), spawn(2)];
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let progressed = reports
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.bytes_done > packed.size / 4)
+            .count();
+        if progressed >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no progress before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Killed, not stopped: no `stopped` announce, the tracker lists it until it expires.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let at_kill = reports.lock().unwrap().len();
+    wait_all(&mut others, Duration::from_secs(180)).await;
+    let after_kill: Vec<u64> = reports.lock().unwrap()[at_kill..]
+        .iter()
+        .map(|r| r.bytes_done)
+        .collect();
+    assert!(
+        after_kill.iter().any(|b| *b < packed.size),
+        "the other nodes were already done when their parent died"
+    );
+    for a in &others {
         assert_same_tree(&src, &a.out);
     }
     seeder.stop().await;

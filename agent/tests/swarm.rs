@@ -92,8 +92,10 @@ async fn four_agents_download_from_the_host_and_each_other() {
         "host uploaded {uploaded_by_host} bytes for 4 x {}",
         packed.size
     );
+    // In the stripe trees the host sends each piece to one root, which passes it on: about
+    // one copy in all (4 copies would be every node downloading from the host).
     assert!(
-        uploaded_by_host < 4 * packed.size,
+        uploaded_by_host * 4 <= packed.size * 5,
         "the host uploaded {uploaded_by_host} bytes for 4 x {}: the nodes did not share",
         packed.size
     );

@@ -1,8 +1,8 @@
 //! Runs the swarm benchmark outside the `luna` CLI (needs root, iproute2, busybox-static and a
 //! built `luna-agent`):
 //! `cargo run -p luna-dist --example swarm_bench -- --agent PATH [--nodes 1,8] [--image-mb S]
-//!  [--link-mbit B] [--modes torrent,http] [--symmetric|--download-only-shaping] [--no-super-seed]
-//!  [--request-window W] [--leave-when-done] [--json]`
+//!  [--link-mbit B] [--modes torrent,mesh,http] [--symmetric|--download-only-shaping] [--no-super-seed]
+//!  [--request-window W] [--leave-when-done] [--unexpected-joins] [--stripes K] [--json]`
 
 use std::path::PathBuf;
 
@@ -30,11 +30,7 @@ fn parse() -> anyhow::Result<(SwarmBenchOptions, bool)> {
             "--modes" => {
                 opts.modes = value()?
                     .split(',')
-                    .map(|m| match m {
-                        "torrent" => Ok(BenchMode::Torrent),
-                        "http" => Ok(BenchMode::Http),
-                        other => Err(anyhow::anyhow!("unknown mode {other}: torrent or http")),
-                    })
+                    .map(|m| m.parse::<BenchMode>().map_err(anyhow::Error::msg))
                     .collect::<Result<_, _>>()?
             }
             "--piece-kib" => opts.piece_kib = Some(value()?.parse()?),
@@ -42,6 +38,8 @@ fn parse() -> anyhow::Result<(SwarmBenchOptions, bool)> {
             "--no-super-seed" => opts.super_seed = false,
             "--request-window" => opts.request_window = Some(value()?.parse()?),
             "--leave-when-done" => opts.seed_until_all_done = false,
+            "--unexpected-joins" => opts.expect_nodes = false,
+            "--stripes" => opts.stripes = value()?.parse()?,
             "--json" => json = true,
             other => anyhow::bail!("unknown argument {other}"),
         }

@@ -23,5 +23,5 @@ pub use initramfs::{
     Compression, InitramfsBuilder, InitramfsError, InitramfsOptions, InitramfsReport,
 };
 pub use pack::{ImagePacker, PackError, PackOptions, PackProgress, PackedImage};
-pub use seeder::{SeedState, SeededImage, SeederError, SeederOptions, TorrentSeeder};
+pub use seeder::{HostOffers, SeedState, SeededImage, SeederError, SeederOptions, TorrentSeeder};
 pub use unpack::{UnpackError, UnpackStats, unpack};

@@ -30,6 +30,21 @@ pub struct SeederOptions {
     /// Serve nodes through the super-seeding uploader (`super_seed`), which offers each node
     /// the pieces the swarm holds least; `false` lets librqbit serve every piece to everyone.
     pub super_seed: bool,
+    /// What the super-seeding uploader offers each node: see [`HostOffers`].
+    pub offers: HostOffers,
+}
+
+/// What the host's uploader offers the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostOffers {
+    /// Every piece to every node, for striped swarms: there each node asks the host only for
+    /// the stripes it is the root of (or for a stripe whose parent is gone), so the host's
+    /// link still carries about one copy.
+    #[default]
+    Everything,
+    /// A few of the rarest pieces to a few nodes at a time (super-seeding), for a mesh where
+    /// every node would otherwise ask the host for the same pieces.
+    Rarest,
 }
 
 impl SeederOptions {
@@ -40,6 +55,7 @@ impl SeederOptions {
             peer_limit: 500,
             upload_limit: None,
             super_seed: true,
+            offers: HostOffers::default(),
         }
     }
 }
@@ -178,9 +194,10 @@ impl TorrentSeeder {
         .await
         .map_err(|e| start_err(format!("{e:#}")))?;
         let uploader = if opts.super_seed {
-            let u = SuperSeeder::start(opts.listen, session.clone(), opts.upload_limit)
-                .await
-                .map_err(|e| start_err(format!("listening for nodes: {e}")))?;
+            let u =
+                SuperSeeder::start(opts.listen, session.clone(), opts.upload_limit, opts.offers)
+                    .await
+                    .map_err(|e| start_err(format!("listening for nodes: {e}")))?;
             Some(Arc::new(u))
         } else {
             None
@@ -209,6 +226,14 @@ impl TorrentSeeder {
     }
 
     /// The address peers connect to (the real port when `listen` had port 0).
+    /// Changes what the super-seeding uploader offers connections made from now on (no effect
+    /// without super-seeding: librqbit then offers everything).
+    pub fn set_offers(&self, offers: HostOffers) {
+        if let Some(u) = &self.uploader {
+            u.set_offers(offers);
+        }
+    }
+
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen_addr
     }

@@ -64,12 +64,14 @@ fn main() -> ExitCode {
                 nodes,
                 image_mb,
                 link_mbit,
+                modes,
                 json,
             }) => {
                 let args = dist::bench::SwarmArgs {
                     nodes,
                     image_mb,
                     link_mbit,
+                    modes,
                     json,
                 };
                 match dist::bench::swarm(args).await {

@@ -15,13 +15,19 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::pack::{ImagePacker, PackOptions};
+use crate::seeder::HostOffers;
 use host_side::HostSide;
 use netns::SwarmNet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BenchMode {
+    /// BitTorrent as Luna runs it: the tracker's stripe trees, the host offering everything.
     Torrent,
+    /// BitTorrent as a pull mesh: random peers, any piece from anyone, the host super-seeding
+    /// (Luna before stripe trees; for comparison).
+    Mesh,
+    /// Every node downloads the file from the host over HTTP (what xCAT does).
     Http,
 }
 
@@ -29,8 +35,22 @@ impl std::fmt::Display for BenchMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             BenchMode::Torrent => "torrent",
+            BenchMode::Mesh => "mesh",
             BenchMode::Http => "http",
         })
+    }
+}
+
+impl std::str::FromStr for BenchMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "torrent" => Ok(BenchMode::Torrent),
+            "mesh" => Ok(BenchMode::Mesh),
+            "http" => Ok(BenchMode::Http),
+            other => Err(format!("unknown mode `{other}`: torrent, mesh or http")),
+        }
     }
 }
 
@@ -112,6 +132,11 @@ pub struct SwarmBenchOptions {
     /// as installing nodes do while they unpack and install; `false` makes each node leave
     /// the swarm the moment it is done.
     pub seed_until_all_done: bool,
+    /// The tracker lays the stripe trees out for all N nodes from the start (a host that
+    /// knows which nodes are installing); `false` reshapes them at every join.
+    pub expect_nodes: bool,
+    /// Stripes of the `torrent` mode's trees.
+    pub stripes: usize,
 }
 
 impl SwarmBenchOptions {
@@ -129,6 +154,8 @@ impl SwarmBenchOptions {
             super_seed: true,
             request_window: None,
             seed_until_all_done: true,
+            expect_nodes: true,
+            stripes: crate::tracker::DEFAULT_STRIPES,
         }
     }
 }
@@ -208,6 +235,17 @@ pub async fn run_swarm_bench(
             // A fresh swarm per run: no peers left over from the previous one.
             host.tracker.remove_torrent(&packed.info_hash);
             host.tracker.add_torrent(packed.info_hash, vec![host.seed]);
+            let mesh = mode == BenchMode::Mesh;
+            if opts.expect_nodes {
+                host.tracker.expect_nodes(&packed.info_hash, n);
+            }
+            host.tracker
+                .set_stripes(if mesh { 0 } else { opts.stripes.max(1) });
+            host.seeder.set_offers(if mesh {
+                HostOffers::Rarest
+            } else {
+                HostOffers::Everything
+            });
             let run_dir = work.join(format!("run-{mode}-{n}"));
             let uploaded_before = host
                 .seeder
@@ -233,7 +271,7 @@ pub async fn run_swarm_bench(
             }
             let host_copies = match mode {
                 BenchMode::Http => n as f64,
-                BenchMode::Torrent => {
+                BenchMode::Torrent | BenchMode::Mesh => {
                     let after = host
                         .seeder
                         .get(&packed.info_hash)
@@ -287,7 +325,7 @@ async fn run_once(
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &net.node_ns(i)]);
         match mode {
-            BenchMode::Torrent => {
+            BenchMode::Torrent | BenchMode::Mesh => {
                 cmd.arg(&opts.agent_binary)
                     .args([
                         "fetch",
@@ -311,6 +349,9 @@ async fn run_once(
                 if opts.seed_until_all_done {
                     // Killed once every node is verified; the hour is only a bound.
                     cmd.args(["--seed-after", "3600"]);
+                }
+                if mode == BenchMode::Mesh {
+                    cmd.arg("--mesh");
                 }
                 if let Some(w) = opts.request_window {
                     cmd.arg("--request-window").arg(w.to_string());

@@ -2,7 +2,9 @@
 //! `TorrentSeeder`'s librqbit session has verified. librqbit (9.1) has no rarest-first and no
 //! super-seeding, so a librqbit host is asked by every node for the same pieces; this peer
 //! advertises each node only the pieces the swarm holds least (see `offers`), so the host's
-//! link carries about one copy of the image and the nodes trade the rest.
+//! link carries about one copy of the image and the nodes trade the rest. In a striped swarm
+//! (`HostOffers::Everything`) it offers every piece to everyone: the nodes' own rules keep
+//! them asking it only for the stripes it roots.
 
 pub mod offers;
 pub mod wire;
@@ -19,6 +21,7 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
+use crate::seeder::HostOffers;
 use offers::{OfferBook, PeerKey};
 use wire::Message;
 
@@ -98,6 +101,8 @@ struct Shared {
     peer_id: [u8; 20],
     images: Mutex<HashMap<[u8; 20], Arc<ServedImage>>>,
     pacer: Option<Pacer>,
+    /// Read when a connection starts.
+    offers: Mutex<HostOffers>,
 }
 
 impl Shared {
@@ -163,6 +168,7 @@ impl SuperSeeder {
         listen: SocketAddr,
         session: Arc<Session>,
         upload_limit: Option<std::num::NonZeroU32>,
+        offers: HostOffers,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -176,6 +182,7 @@ impl SuperSeeder {
                 bytes_per_sec: f64::from(l.get()),
                 next: Mutex::new(Instant::now()),
             }),
+            offers: Mutex::new(offers),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(SuperSeeder {
@@ -187,6 +194,11 @@ impl SuperSeeder {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Changes what connections made from now on are offered.
+    pub fn set_offers(&self, offers: HostOffers) {
+        *self.shared.offers.lock().unwrap_or_else(|e| e.into_inner()) = offers;
     }
 
     /// Forgets an image after it was removed from the session: new connections for it are
@@ -285,6 +297,8 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
         key,
     };
     wr.write_all(&wire::UNCHOKE).await?;
+    let offer_everything =
+        *shared.offers.lock().unwrap_or_else(|e| e.into_inner()) == HostOffers::Everything;
 
     // Messages are read on their own task so that a slow write never stalls reading and a
     // timer never interrupts a half-read message.
@@ -318,6 +332,9 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .pieces();
+    if offer_everything {
+        wr.write_all(&wire::full_bitfield(pieces)).await?;
+    }
     loop {
         let mut offer = false;
         tokio::select! {
@@ -383,7 +400,7 @@ async fn serve_node(sock: TcpStream, shared: Arc<Shared>) -> anyhow::Result<()> 
                 }
             }
         }
-        if offer {
+        if offer && !offer_everything {
             let new = image
                 .book
                 .lock()

@@ -55,6 +55,21 @@ pub fn have(piece: u32) -> [u8; 9] {
     m
 }
 
+/// A BITFIELD message announcing every one of `pieces` pieces.
+pub fn full_bitfield(pieces: u32) -> Vec<u8> {
+    let bytes = (pieces as usize).div_ceil(8);
+    let mut m = Vec::with_capacity(5 + bytes);
+    m.extend_from_slice(&(1 + bytes as u32).to_be_bytes());
+    m.push(5);
+    m.extend(std::iter::repeat_n(0xff, bytes));
+    // Spare bits past the last piece must be clear.
+    let spare = bytes * 8 - pieces as usize;
+    if let Some(last) = m.last_mut() {
+        *last &= 0xffu8 << spare;
+    }
+    m
+}
+
 /// The header of a PIECE message carrying `len` bytes of `index` from `begin`.
 pub fn piece_header(index: u32, begin: u32, len: u32) -> [u8; 13] {
     let mut m = [0u8; 13];

@@ -5,6 +5,7 @@
 mod http;
 pub mod request;
 pub mod response;
+pub mod stripes;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +17,22 @@ use rand::seq::IndexedRandom;
 use crate::info_hash::InfoHash;
 pub use request::{AnnounceEvent, AnnounceRequest, RequestError};
 pub use response::{ReplyPeer, SwarmCounts};
+pub use stripes::{StripeParent, StripeTrees};
+
+/// Stripes a swarm is split into unless the host says otherwise ([`Tracker::set_stripes`]).
+/// Each node then has four parents and forwards one stripe to at most four children: few
+/// connections (two cores emulate 64 nodes in the benchmark) and trees of depth 4 at 64
+/// nodes, 5 at 300.
+pub const DEFAULT_STRIPES: usize = 4;
+
+/// A node's place in the striped trees ([`Tracker::stripe_role`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StripeRole {
+    /// Stripes of the swarm; 0 means no stripes (every peer serves every piece).
+    pub stripes: usize,
+    /// The parent of each stripe; `None` is the host seeder.
+    pub parents: Vec<Option<SocketAddr>>,
+}
 
 /// Announce timing and reply size; the cluster settings drive these and may change at runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +69,8 @@ struct Peer {
     peer_id: [u8; 20],
     left: u64,
     last_seen: Instant,
+    /// Join order in the swarm: the stripe trees number nodes by it.
+    joined: u64,
 }
 
 #[derive(Default)]
@@ -59,12 +78,58 @@ struct Swarm {
     host_seeders: Vec<SocketAddr>,
     peers: HashMap<SocketAddr, Peer>,
     completed: u64,
+    joins: u64,
+    /// Nodes expected to join: trees are laid out for this many from the start, so that a
+    /// node keeps its parents while the rest of the cluster joins.
+    expected: usize,
 }
 
 impl Swarm {
     fn expire(&mut self, now: Instant, ttl: Duration) {
         self.peers
             .retain(|_, p| now.duration_since(p.last_seen) <= ttl);
+    }
+
+    /// Records that `addr` is in the swarm, keeping its join order if it already was.
+    fn upsert(&mut self, addr: SocketAddr, peer_id: [u8; 20], left: u64, now: Instant) {
+        let joined = match self.peers.get(&addr) {
+            Some(p) => p.joined,
+            None => {
+                self.joins += 1;
+                self.joins
+            }
+        };
+        self.peers.insert(
+            addr,
+            Peer {
+                peer_id,
+                left,
+                last_seen: now,
+                joined,
+            },
+        );
+    }
+
+    /// `addr`'s parent in each of `stripes` stripe trees over the live peers (`None`: the host).
+    fn stripe_parents(&self, addr: SocketAddr, stripes: usize) -> Vec<Option<SocketAddr>> {
+        let mut members: Vec<(&u64, &SocketAddr)> = self
+            .peers
+            .iter()
+            .filter(|(a, _)| !self.host_seeders.contains(a))
+            .map(|(a, p)| (&p.joined, a))
+            .collect();
+        members.sort_unstable();
+        let Some(me) = members.iter().position(|(_, a)| **a == addr) else {
+            return Vec::new();
+        };
+        let trees = StripeTrees::new(members.len().max(self.expected), stripes);
+        (0..trees.stripes)
+            .map(|j| trees.parent_among(me, j, members.len()))
+            .map(|p| match p {
+                StripeParent::Host => None,
+                StripeParent::Node(i) => Some(*members[i].1),
+            })
+            .collect()
     }
 
     fn counts(&self) -> SwarmCounts {
@@ -79,6 +144,8 @@ impl Swarm {
 
 struct State {
     settings: TrackerSettings,
+    /// Stripes of every swarm; 0: a mesh (random peers, every piece from anyone).
+    stripes: usize,
     swarms: HashMap<InfoHash, Swarm>,
 }
 
@@ -111,6 +178,7 @@ impl Tracker {
         Tracker {
             state: Arc::new(Mutex::new(State {
                 settings,
+                stripes: DEFAULT_STRIPES,
                 swarms: HashMap::new(),
             })),
         }
@@ -131,6 +199,49 @@ impl Tracker {
         self.lock().settings = settings;
     }
 
+    /// Stripes new replies arrange the swarms in (0: a mesh of random peers).
+    pub fn set_stripes(&self, stripes: usize) {
+        self.lock().stripes = stripes;
+    }
+
+    pub fn stripes(&self) -> usize {
+        self.lock().stripes
+    }
+
+    /// The node at `addr`'s parents in its swarm's stripe trees, joining it to the swarm if
+    /// it has not announced yet (a node asks before its first announce, so that it never
+    /// asks the wrong peers for anything).
+    pub fn stripe_role(
+        &self,
+        info_hash: &InfoHash,
+        addr: SocketAddr,
+    ) -> Result<StripeRole, AnnounceError> {
+        let addr = SocketAddr::new(normalize(addr.ip()), addr.port());
+        let now = Instant::now();
+        let mut st = self.lock();
+        let (ttl, stripes) = (st.settings.interval * 2, st.stripes);
+        let swarm = st
+            .swarms
+            .get_mut(info_hash)
+            .ok_or(AnnounceError::UnknownTorrent(*info_hash))?;
+        swarm.expire(now, ttl);
+        if stripes == 0 {
+            return Ok(StripeRole {
+                stripes: 0,
+                parents: Vec::new(),
+            });
+        }
+        match swarm.peers.get_mut(&addr) {
+            Some(p) => p.last_seen = now,
+            // How much it lacks is unknown until it announces: count it as downloading.
+            None => swarm.upsert(addr, [0; 20], u64::MAX, now),
+        }
+        Ok(StripeRole {
+            stripes,
+            parents: swarm.stripe_parents(addr, stripes),
+        })
+    }
+
     /// Starts tracking a packed image. `host_seeders` are the host seeder's addresses as nodes
     /// reach them; they are in every reply. Calling it again updates the seeders and keeps peers.
     pub fn add_torrent(&self, info_hash: InfoHash, host_seeders: Vec<SocketAddr>) {
@@ -139,6 +250,14 @@ impl Tracker {
             .entry(info_hash)
             .or_default()
             .host_seeders = host_seeders;
+    }
+
+    /// Tells the tracker how many nodes are about to download an image, so that their stripe
+    /// trees are laid out once instead of being reshaped at every join.
+    pub fn expect_nodes(&self, info_hash: &InfoHash, nodes: usize) {
+        if let Some(swarm) = self.lock().swarms.get_mut(info_hash) {
+            swarm.expected = nodes;
+        }
     }
 
     /// Stops tracking an image (deleted or re-packed); returns whether it was tracked.
@@ -189,7 +308,7 @@ impl Tracker {
         let addr = SocketAddr::new(ip, req.port);
         let now = Instant::now();
         let mut st = self.lock();
-        let settings = st.settings;
+        let (settings, stripes) = (st.settings, st.stripes);
         let swarm = st
             .swarms
             .get_mut(&req.info_hash)
@@ -203,14 +322,7 @@ impl Tracker {
             if req.event == AnnounceEvent::Completed || (was_leeching && req.left == 0) {
                 swarm.completed += 1;
             }
-            swarm.peers.insert(
-                addr,
-                Peer {
-                    peer_id: req.peer_id,
-                    left: req.left,
-                    last_seen: now,
-                },
-            );
+            swarm.upsert(addr, req.peer_id, req.left, now);
             let numwant = req
                 .numwant
                 .unwrap_or(settings.max_peers)
@@ -221,20 +333,43 @@ impl Tracker {
                     peer_id: None,
                 }
             }));
-            let others: Vec<(&SocketAddr, &Peer)> = swarm
-                .peers
-                .iter()
-                .filter(|(a, _)| **a != addr && !swarm.host_seeders.contains(a))
-                .collect();
-            let room = numwant.saturating_sub(reply_peers.len());
-            reply_peers.extend(
-                others
-                    .choose_multiple(&mut rand::rng(), room)
-                    .map(|(a, p)| ReplyPeer {
-                        addr: **a,
-                        peer_id: Some(p.peer_id),
-                    }),
-            );
+            if stripes > 0 {
+                // Striped: a node talks to its parents (and its children, who connect to it);
+                // random peers would only add connections that carry nothing.
+                let mut parents: Vec<SocketAddr> = swarm
+                    .stripe_parents(addr, stripes)
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                parents.sort_unstable();
+                parents.dedup();
+                reply_peers.extend(parents.into_iter().map(|a| {
+                    ReplyPeer {
+                        addr: a,
+                        // Unknown until the node's first announce (it asked for its stripes first).
+                        peer_id: swarm
+                            .peers
+                            .get(&a)
+                            .map(|p| p.peer_id)
+                            .filter(|id| *id != [0; 20]),
+                    }
+                }));
+            } else {
+                let others: Vec<(&SocketAddr, &Peer)> = swarm
+                    .peers
+                    .iter()
+                    .filter(|(a, _)| **a != addr && !swarm.host_seeders.contains(a))
+                    .collect();
+                let room = numwant.saturating_sub(reply_peers.len());
+                reply_peers.extend(
+                    others
+                        .choose_multiple(&mut rand::rng(), room)
+                        .map(|(a, p)| ReplyPeer {
+                            addr: **a,
+                            peer_id: Some(p.peer_id),
+                        }),
+                );
+            }
         }
         Ok(response::announce(
             settings.interval.as_secs(),

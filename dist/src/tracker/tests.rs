@@ -64,10 +64,148 @@ fn int(body: &[u8], key: &str) -> i64 {
 const SEEDER: &str = "10.99.0.1:6881";
 const LOCAL: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
 
+/// A tracker that hands out random peers (no stripe trees): BitTorrent's plain behaviour.
 fn tracker_with(hash: InfoHash, settings: TrackerSettings) -> Tracker {
     let t = Tracker::new(settings);
+    t.set_stripes(0);
     t.add_torrent(hash, vec![SEEDER.parse().unwrap()]);
     t
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port)
+}
+
+#[test]
+fn striped_swarms_give_each_node_its_parents_in_join_order() {
+    let h = InfoHash([21; 20]);
+    let t = Tracker::new(TrackerSettings::default());
+    assert_eq!(t.stripes(), DEFAULT_STRIPES);
+    t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
+    // The first node roots every stripe; asking again changes nothing.
+    let first = t.stripe_role(&h, local(1000)).unwrap();
+    assert_eq!(first.stripes, 4);
+    assert_eq!(first.parents, vec![None; 4]);
+    assert_eq!(t.stripe_role(&h, local(1000)).unwrap(), first);
+    // Asking joins the swarm (before any announce) and counts as downloading.
+    assert_eq!(t.peer_counts(&h).unwrap().downloading, 1);
+    for port in 1001..1008 {
+        t.stripe_role(&h, local(port)).unwrap();
+    }
+    // 8 nodes, 4 stripes: node 4 (port 1004) hangs off node 0 in stripe 0, and roots none.
+    let role = t.stripe_role(&h, local(1004)).unwrap();
+    let trees = StripeTrees::new(8, 4);
+    let expected: Vec<Option<SocketAddr>> = trees
+        .parents(4)
+        .into_iter()
+        .map(|p| match p {
+            StripeParent::Host => None,
+            StripeParent::Node(i) => Some(local(1000 + i as u16)),
+        })
+        .collect();
+    assert_eq!(role.parents, expected);
+    assert_eq!(role.parents[0], Some(local(1000)));
+    // An announce (with a real peer id) keeps the join order and answers with the host and
+    // the node's parents only.
+    let body = t.announce_query(&query(&h, 1004, 100, "&event=started"), LOCAL);
+    let mut peers = compact_peers(&body);
+    assert_eq!(peers.remove(0), SEEDER.parse::<SocketAddr>().unwrap());
+    let mut parents: Vec<SocketAddr> = expected.into_iter().flatten().collect();
+    parents.sort_unstable();
+    parents.dedup();
+    peers.sort_unstable();
+    assert_eq!(peers, parents);
+    assert_eq!(t.stripe_role(&h, local(1004)).unwrap(), role);
+    // A node that leaves moves the later ones up.
+    t.announce_query(&query(&h, 1000, 100, "&event=stopped"), LOCAL);
+    let after = t.stripe_role(&h, local(1001)).unwrap();
+    assert_eq!(after.parents[0], None, "node 1 is the first node now");
+}
+
+#[test]
+fn expected_nodes_fix_the_trees_while_the_cluster_joins() {
+    let h = InfoHash([22; 20]);
+    let t = Tracker::new(TrackerSettings::default());
+    t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
+    t.expect_nodes(&h, 64);
+    for port in 1000..1002 {
+        t.stripe_role(&h, local(port)).unwrap();
+    }
+    // Of 64 nodes, node 1 hangs off node 12 in stripe 0; node 12 has not joined yet, so it
+    // goes to node 12's parent, node 0.
+    let early = t.stripe_role(&h, local(1001)).unwrap();
+    assert_eq!(early.parents[0], Some(local(1000)));
+    for port in 1002..1064 {
+        t.stripe_role(&h, local(port)).unwrap();
+    }
+    let all = t.stripe_role(&h, local(1001)).unwrap();
+    assert_eq!(all.parents[0], Some(local(1012)));
+    assert_eq!(all.parents[1], None, "node 1 roots stripe 1");
+}
+
+#[test]
+fn mesh_swarms_have_no_stripes_and_unknown_images_are_refused() {
+    let h = InfoHash([23; 20]);
+    let t = tracker_with(h, TrackerSettings::default());
+    let role = t.stripe_role(&h, local(1000)).unwrap();
+    assert_eq!((role.stripes, role.parents.len()), (0, 0));
+    let err = t.stripe_role(&InfoHash([24; 20]), local(1000)).unwrap_err();
+    assert!(matches!(err, AnnounceError::UnknownTorrent(_)), "{err}");
+}
+
+#[tokio::test]
+async fn stripes_over_http_answer_json_and_name_bad_queries() {
+    let h = InfoHash([25; 20]);
+    let t = Tracker::new(TrackerSettings::default());
+    t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
+    let app: axum::Router = t.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let client = reqwest::Client::new();
+    let get = |q: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .get(format!("http://{addr}/stripes?{q}"))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = get(format!("info_hash={}&port=7000", h.to_hex())).await;
+    assert_eq!(status, 200, "{body}");
+    let role: StripeRole = serde_json::from_str(&body).unwrap();
+    assert_eq!(role.parents, vec![None; 4]);
+    assert_eq!(
+        t.stripe_role(&h, local(7000)).unwrap(),
+        role,
+        "keyed by the caller's IP"
+    );
+    for (q, status, names) in [
+        ("port=7000".to_string(), 400, "info_hash"),
+        ("info_hash=xyz&port=7000".to_string(), 400, "info_hash"),
+        (format!("info_hash={}", h.to_hex()), 400, "port"),
+        (format!("info_hash={}&port=0", h.to_hex()), 400, "port"),
+        (format!("info_hash={}&port=70000", h.to_hex()), 400, "port"),
+        (
+            format!("info_hash={}&port=1", "ab".repeat(20)),
+            404,
+            "unknown info_hash",
+        ),
+    ] {
+        let (got, body) = get(q.clone()).await;
+        assert_eq!(got, status, "{q}: {body}");
+        assert!(body.contains(names), "{q}: {body}");
+    }
+    server.abort();
 }
 
 #[test]

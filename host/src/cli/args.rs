@@ -712,6 +712,10 @@ pub enum BenchCmd {
         /// Per-node (and host) link rate B in Mbit/s.
         #[arg(long)]
         link_mbit: Option<u32>,
+        /// What to measure (comma-separated): torrent (Luna's stripe trees), mesh (BitTorrent's
+        /// pull mesh, for comparison), http (every node from the host). Default torrent,http.
+        #[arg(long, value_delimiter = ',')]
+        modes: Option<Vec<luna_dist::BenchMode>>,
         /// One JSON object per row (nodes, mode, seconds, limit_seconds).
         #[arg(long)]
         json: bool,

@@ -4,12 +4,13 @@
 
 use anyhow::Result;
 use comfy_table::Table;
-use luna_dist::{Row, SwarmBenchOptions, run_swarm_bench};
+use luna_dist::{BenchMode, Row, SwarmBenchOptions, run_swarm_bench};
 
 pub struct SwarmArgs {
     pub nodes: Option<Vec<usize>>,
     pub image_mb: Option<u64>,
     pub link_mbit: Option<u32>,
+    pub modes: Option<Vec<BenchMode>>,
     pub json: bool,
 }
 
@@ -24,6 +25,9 @@ pub async fn swarm(args: SwarmArgs) -> Result<()> {
     }
     if let Some(b) = args.link_mbit {
         opts.link_mbit = b;
+    }
+    if let Some(m) = args.modes {
+        opts.modes = m;
     }
     if !args.json {
         eprintln!(
@@ -57,19 +61,21 @@ pub async fn swarm(args: SwarmArgs) -> Result<()> {
     Ok(())
 }
 
-/// One line per node count: BitTorrent and HTTP side by side, with S/B.
+/// One line per node count: BitTorrent (stripe trees and, when measured, the mesh) and HTTP side
+/// by side, with S/B.
 fn table(rows: &[Row]) -> Table {
     let mut t = Table::new();
     t.set_header([
         "nodes",
         "BitTorrent (Luna)",
+        "BitTorrent mesh",
         "HTTP (xCAT-style)",
         "S/B",
         "T/T(1) torrent",
     ]);
     let t1 = rows
         .iter()
-        .find(|r| r.nodes == 1 && r.mode == luna_dist::BenchMode::Torrent)
+        .find(|r| r.nodes == 1 && r.mode == BenchMode::Torrent)
         .map(|r| r.seconds);
     let mut counts: Vec<usize> = rows.iter().map(|r| r.nodes).collect();
     counts.dedup();
@@ -84,11 +90,12 @@ fn table(rows: &[Row]) -> Table {
             .iter()
             .find(|r| r.nodes == n)
             .map_or(0.0, |r| r.limit_seconds);
-        let torrent = of(luna_dist::BenchMode::Torrent);
+        let torrent = of(BenchMode::Torrent);
         t.add_row([
             n.to_string(),
             secs(torrent),
-            secs(of(luna_dist::BenchMode::Http)),
+            secs(of(BenchMode::Mesh)),
+            secs(of(BenchMode::Http)),
             format!("{limit:.1} s"),
             match (torrent, t1) {
                 (Some(t), Some(t1)) if t1 > 0.0 => format!("{:.2}", t / t1),

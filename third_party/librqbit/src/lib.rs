@@ -63,6 +63,7 @@ mod listen;
 mod merge_streams;
 mod peer_connection;
 mod peer_info_reader;
+mod piece_sources;
 mod piece_tracker;
 mod read_buf;
 mod session;
@@ -91,6 +92,7 @@ pub use dht;
 pub use librqbit_core::spawn_utils::spawn as librqbit_spawn;
 pub use listen::{ListenerMode, ListenerOptions};
 pub use peer_connection::PeerConnectionOptions;
+pub use piece_sources::PieceSources;
 pub use session::{
     AddTorrent, AddTorrentOptions, AddTorrentResponse, DhtSessionConfig, ListOnlyResponse,
     SUPPORTED_SCHEMES, Session, SessionOptions, SessionPersistenceConfig,

@@ -308,6 +308,12 @@ pub struct AddTorrentOptions {
     #[serde(default)]
     pub incoming_peer_limit: Option<usize>,
 
+    /// Luna patch: one parent per stripe of pieces, set and changed by the caller; each
+    /// stripe is asked of its parent alone (see `PieceSources`). Parents get the request
+    /// window of `initial_peers_request_window` and are exempt from `max_inflight_pieces`.
+    #[serde(skip)]
+    pub piece_sources: Option<Arc<crate::PieceSources>>,
+
     /// This is used to restore the session from serialized state.
     pub preferred_id: Option<usize>,
 
@@ -1390,6 +1396,7 @@ impl Session {
                     max_inflight_pieces: opts.max_inflight_pieces,
                     initial_peers_request_window: opts.initial_peers_request_window,
                     incoming_peer_limit: opts.incoming_peer_limit,
+                    piece_sources: opts.piece_sources.clone(),
                     #[cfg(feature = "disable-upload")]
                     _disable_upload: self._disable_upload,
                 },

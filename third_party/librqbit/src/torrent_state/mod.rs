@@ -121,6 +121,7 @@ pub(crate) struct ManagedTorrentOptions {
     pub incoming_peer_limit: Option<usize>,
     pub max_inflight_pieces: Option<usize>,
     pub initial_peers_request_window: Option<usize>,
+    pub piece_sources: Option<Arc<crate::PieceSources>>,
     #[cfg(feature = "disable-upload")]
     pub _disable_upload: bool,
 }

@@ -234,17 +234,33 @@ impl TorrentStateLive {
     /// limits nor counts. A provisioning host is the only source of each piece until it passes
     /// it on, so the whole swarm moves at the pace of its link: its connection must never wait
     /// for a slot while its requests sit behind peer data in the node's download queue.
-    fn uncapped_peers(&self) -> &[SocketAddr] {
+    /// The stripe parents (`AddTorrentOptions::piece_sources`) are treated the same way: each
+    /// is the one source of its stripe for this node.
+    fn uncapped_peers(&self) -> Vec<SocketAddr> {
         let opts = &self.shared.options;
-        match opts.initial_peers_request_window {
-            Some(_) => &opts.initial_peers,
-            None => &[],
+        let mut peers = match opts.initial_peers_request_window {
+            Some(_) => opts.initial_peers.clone(),
+            None => Vec::new(),
+        };
+        if let Some(sources) = &opts.piece_sources {
+            peers.extend(sources.parents().into_iter().flatten());
         }
+        peers
     }
 
+    /// Whether `addr` is the provisioning host (an initial peer with its own window).
+    fn is_host(&self, addr: SocketAddr) -> bool {
+        let opts = &self.shared.options;
+        opts.initial_peers_request_window.is_some() && opts.initial_peers.contains(&addr)
+    }
+
+    /// The request window of a connection to `addr`; read on every request, so a peer that
+    /// becomes a stripe parent gets the wide window at once.
     fn request_window_for(&self, addr: SocketAddr) -> usize {
-        match self.shared.options.initial_peers_request_window {
-            Some(window) if self.uncapped_peers().contains(&addr) => window.max(1),
+        let opts = &self.shared.options;
+        match (opts.initial_peers_request_window, &opts.piece_sources) {
+            (Some(window), _) if self.is_host(addr) => window.max(1),
+            (_, Some(sources)) if sources.is_parent(addr) => sources.parent_window(),
             _ => self.max_request_window(),
         }
     }
@@ -298,6 +314,9 @@ impl TorrentStateLive {
         )>();
         let ratelimits = Limits::new(paused.shared.options.ratelimits);
 
+        if let Some(sources) = &paused.shared.options.piece_sources {
+            sources.init_pieces(lengths.total_pieces() as usize);
+        }
         let state = Arc::new(TorrentStateLive {
             shared: paused.shared.clone(),
             metadata: paused.metadata.clone(),
@@ -761,11 +780,22 @@ impl TorrentStateLive {
             .map(|c| *c.get_hns())
     }
 
+    /// Luna patch: notes for the stripe fallback that a peer other than the host has `piece`.
+    fn saw_piece(&self, addr: SocketAddr, piece: usize) {
+        if let Some(sources) = &self.shared.options.piece_sources
+            && !self.is_host(addr)
+        {
+            sources.saw(piece);
+        }
+    }
+
     fn transmit_haves(&self, index: ValidPieceIndex) {
         let _ = self.have_broadcast_tx.send(index);
     }
 
-    pub(crate) fn add_peer_if_not_seen(&self, addr: SocketAddr) -> crate::Result<bool> {
+    /// Luna patch: public, so a caller can connect to a peer it learnt of (a stripe parent)
+    /// without waiting for the next tracker reply.
+    pub fn add_peer_if_not_seen(&self, addr: SocketAddr) -> crate::Result<bool> {
         match self.peers.add_if_not_seen(addr) {
             Some(handle) => handle,
             None => return Ok(false),
@@ -1473,6 +1503,15 @@ impl PeerHandler {
         // Steal info to process after releasing the peer lock
         let mut steal_info: Option<(SocketAddr, ValidPieceIndex)> = None;
 
+        // Luna patch: which pieces this peer may be asked for (stripe parents). The parents'
+        // liveness is read here, before the peer and torrent locks below are taken.
+        let filter = self.state.shared.options.piece_sources.as_ref().map(|s| {
+            s.filter_for(self.addr, self.state.is_host(self.addr), |a| {
+                self.state.peers.with_live(a, |_| ()).is_some()
+            })
+        });
+        let uncapped = self.state.uncapped_peers();
+
         let result = self
             .state
             .peers
@@ -1493,14 +1532,17 @@ impl PeerHandler {
                     priority_pieces: self.state.streams.iter_next_pieces(&self.state.lengths),
                     file_priorities,
                     file_infos: &self.state.metadata.file_infos,
-                    peer_has_piece: |p| bf.get(p.get() as usize).map(|v| *v) == Some(true),
+                    peer_has_piece: |p| {
+                        bf.get(p.get() as usize).map(|v| *v) == Some(true)
+                            && filter.as_ref().is_none_or(|f| f.allows(p.get_usize()))
+                    },
                     can_steal: |p| {
                         self.state.per_piece_locks[p.get_usize()]
                             .try_write()
                             .is_some()
                     },
                     max_inflight: self.state.shared.options.max_inflight_pieces,
-                    uncapped_peers: self.state.uncapped_peers(),
+                    uncapped_peers: &uncapped,
                     availability: Some(&self.state.peers.availability),
                 });
 
@@ -1589,6 +1631,7 @@ impl PeerHandler {
                     Some(mut v) => {
                         if !*v {
                             self.state.peers.availability.add_piece(have as usize);
+                            self.state.saw_piece(self.addr, have as usize);
                         }
                         *v = true
                     }
@@ -1623,6 +1666,9 @@ impl PeerHandler {
             );
         }
         let bf = BF::from_boxed_slice(bitfield.0.to_vec().into_boxed_slice());
+        for piece in bf.iter_ones() {
+            self.state.saw_piece(self.addr, piece);
+        }
         if let Some(true) = bf
             .get(..self.state.lengths.total_pieces() as usize)
             .map(|s| s.all())
@@ -2027,6 +2073,15 @@ impl PeerHandler {
                         Ordering::Relaxed,
                     );
 
+                    // Luna patch: one line per verified piece (`LUNA_LOG=luna_pieces=debug`), for
+                    // following pieces down the stripe trees in a benchmark's node logs.
+                    tracing::debug!(
+                        target: "luna_pieces",
+                        piece = index,
+                        from = %addr,
+                        ms = full_piece_download_time.as_millis() as u64,
+                        "piece verified"
+                    );
                     // Per-peer piece counters.
                     counters.on_piece_completed(piece_len, full_piece_download_time);
                     state.peers.reset_peer_backoff(addr);
@@ -2130,6 +2185,12 @@ impl PeerHandler {
         let (i_am_choked, request_window) = {
             let flow = self.lock_flow_control("can_send_request");
             (flow.i_am_choked, flow.request_window)
+        };
+        // Luna patch: a peer that became (or stopped being) a stripe parent after connecting
+        // gets its window.
+        let request_window = match &self.state.shared.options.piece_sources {
+            Some(_) if !self.state.is_host(self.addr) => self.state.request_window_for(self.addr),
+            _ => request_window,
         };
 
         if i_am_choked {
