@@ -120,19 +120,7 @@ async fn boot_installs_a_seeded_image_into_a_directory_and_configures_it() {
     .pack(|_| {})
     .await
     .unwrap();
-    let seeder = start_seeder(
-        &tmp.path().join("seeder"),
-        "127.0.0.1:0".parse().unwrap(),
-        None,
-    )
-    .await;
-    seeder.add(&packed.torrent).await.unwrap();
-    seeder
-        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
-        .await
-        .unwrap();
-    host.tracker
-        .add_torrent(packed.info_hash, vec![seeder.listen_addr()]);
+    let seeder = seed_on(&host, &tmp.path().join("seeder"), &packed, None).await;
 
     // The cluster model: one node whose group's partscript prepares a directory target.
     let d = Daemon::start(tmp.path());

@@ -252,19 +252,8 @@ async fn agents_finish_when_their_stripe_parent_dies_mid_download() {
     let host = HttpHost::start("127.0.0.1:0".parse().unwrap(), &images, reports.clone()).await;
     let (src, packed) = pack_sample(tmp.path(), &host, 10 << 20).await;
     // ~10 MiB at 2 MiB/s: the first node dies while the others still need it.
-    let seeder = start_seeder(
-        &tmp.path().join("seeder"),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(2 << 20),
-    )
-    .await;
+    let seeder = seed_on(&host, &tmp.path().join("seeder"), &packed, Some(2 << 20)).await;
     let seed = seeder.listen_addr();
-    seeder.add(&packed.torrent).await.unwrap();
-    seeder
-        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
-        .await
-        .unwrap();
-    host.tracker.add_torrent(packed.info_hash, vec![seed]);
     let spawn = |i: usize| {
         spawn_agent(
             &host,

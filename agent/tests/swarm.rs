@@ -33,19 +33,8 @@ async fn four_agents_download_from_the_host_and_each_other() {
     .await
     .unwrap();
     // Cap the host's upload so the agents have to trade pieces among themselves.
-    let seeder = start_seeder(
-        &tmp.path().join("seeder"),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(3 << 20),
-    )
-    .await;
-    seeder.add(&packed.torrent).await.unwrap();
-    seeder
-        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let seeder = seed_on(&host, &tmp.path().join("seeder"), &packed, Some(3 << 20)).await;
     let seed: SocketAddr = seeder.listen_addr();
-    host.tracker.add_torrent(packed.info_hash, vec![seed]);
 
     let mut agents: Vec<Agent> = (0..4)
         .map(|i| {

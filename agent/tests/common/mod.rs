@@ -117,6 +117,24 @@ pub async fn start_seeder(
     }
 }
 
+/// A seeder on loopback (any port) that seeds `packed`, registered with `host`'s tracker.
+pub async fn seed_on(
+    host: &HttpHost,
+    state: &Path,
+    packed: &luna_dist::PackedImage,
+    upload_limit: Option<u32>,
+) -> TorrentSeeder {
+    let seeder = start_seeder(state, "127.0.0.1:0".parse().unwrap(), upload_limit).await;
+    seeder.add(&packed.torrent).await.unwrap();
+    seeder
+        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
+        .await
+        .unwrap();
+    host.tracker
+        .add_torrent(packed.info_hash, vec![seeder.listen_addr()]);
+    seeder
+}
+
 /// A `luna-agent fetch` child process, killed on drop if still running.
 pub struct Agent {
     pub child: Child,

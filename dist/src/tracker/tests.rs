@@ -72,6 +72,21 @@ fn tracker_with(hash: InfoHash, settings: TrackerSettings) -> Tracker {
     t
 }
 
+/// Serves `t`'s routes on a loopback port, as the daemon does (with connection info).
+async fn serve(t: &Tracker) -> (SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app: axum::Router = t.router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    (addr, server)
+}
+
 fn local(port: u16) -> SocketAddr {
     SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port)
 }
@@ -158,16 +173,7 @@ async fn stripes_over_http_answer_json_and_name_bad_queries() {
     let h = InfoHash([25; 20]);
     let t = Tracker::new(TrackerSettings::default());
     t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
-    let app: axum::Router = t.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = serve(&t).await;
     let client = reqwest::Client::new();
     let get = |q: String| {
         let client = client.clone();
@@ -370,16 +376,7 @@ fn unknown_torrents_and_settings_changes() {
 async fn malformed_http_announces_get_bencoded_failures_not_500() {
     let h = InfoHash([14; 20]);
     let t = tracker_with(h, TrackerSettings::default());
-    let app: axum::Router = t.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = serve(&t).await;
     let client = reqwest::Client::new();
     let id = enc(b"-LU0001-abcdefghijkl");
     let hash = enc(h.as_bytes());

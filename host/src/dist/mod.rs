@@ -19,6 +19,9 @@ use std::sync::{Arc, OnceLock};
 pub struct DistSection {
     /// The `luna-agent` binary put in every initramfs (default: next to the `luna` binary).
     pub agent_binary: Option<PathBuf>,
+    /// Stripe trees each image's swarm is laid out in (default 4); 0 makes it a pull mesh
+    /// (random peers, any piece from anyone, the host super-seeding).
+    pub swarm_stripes: Option<usize>,
 }
 
 /// The daemon's distribution state, shared by the API, the pack jobs and the seeder loop.
@@ -97,9 +100,19 @@ pub async fn start(
     let cluster = luna.cluster().await.unwrap_or_default();
     let seeder = seeding::start_seeder(data_dir, listen.ip(), &cluster).await?;
     set_daemon_endpoints(listen, seeder.listen_addr().port());
+    let stripes = cfg
+        .swarm_stripes
+        .unwrap_or(luna_dist::tracker::DEFAULT_STRIPES);
+    let tracker = luna_dist::Tracker::new(tracking::settings_of(&cluster));
+    tracker.set_stripes(stripes);
+    // In a mesh every node would ask the host for the same pieces: super-seed instead.
+    seeder.set_offers(match stripes {
+        0 => luna_dist::HostOffers::Rarest,
+        _ => luna_dist::HostOffers::Everything,
+    });
     let dist = Arc::new(Distribution {
         data_dir: data_dir.to_path_buf(),
-        tracker: luna_dist::Tracker::new(tracking::settings_of(&cluster)),
+        tracker,
         seeder,
         jobs: packing::PackJobs::default(),
         agent_binary: cfg.agent_binary.clone(),
