@@ -52,15 +52,33 @@ pub fn static_agent() -> PathBuf {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let started = Instant::now();
-            let mut command = Command::new(cargo);
+            let mut command = Command::new(&cargo);
             // Only the basics: the CARGO_*, LD_LIBRARY_PATH and rustup variables `cargo test`
             // gives this process would change fingerprints and rebuild the agent's dependencies
             // whenever it is built from a shell in between.
             command.env_clear();
-            for keep in ["PATH", "HOME", "CARGO_HOME", "RUSTUP_HOME", "TMPDIR"] {
+            // RUSTUP_AUTO_INSTALL: a machine that forbids rustup to install toolchains on its
+            // own must keep forbidding it here; without it, the rustc proxy the build calls
+            // re-installed (and, two builds at once, broke) the whole stable toolchain.
+            for keep in [
+                "PATH",
+                "HOME",
+                "CARGO_HOME",
+                "RUSTUP_HOME",
+                "RUSTUP_AUTO_INSTALL",
+                "TMPDIR",
+            ] {
                 if let Some(v) = std::env::var_os(keep) {
                     command.env(keep, v);
                 }
+            }
+            // The rustc of the toolchain this cargo belongs to, not the rustup proxy on PATH.
+            if let Some(rustc) = Path::new(&cargo)
+                .parent()
+                .map(|bin| bin.join("rustc"))
+                .filter(|r| r.is_file())
+            {
+                command.env("RUSTC", rustc);
             }
             let out = command
                 .current_dir(workspace)
