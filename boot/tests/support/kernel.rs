@@ -9,6 +9,10 @@ pub fn kernel() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("LUNA_TEST_KERNEL") {
         return Some(PathBuf::from(path));
     }
+    // Tests of one binary run in parallel: one fetches, the others wait for it, instead of
+    // finding a kernel whose modules are still being extracted.
+    static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _fetching = FETCH.lock().unwrap_or_else(|e| e.into_inner());
     let cache = PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
         .join(".cache/luna-boot-kernel");
     let find = || {
@@ -49,9 +53,16 @@ pub fn kernel() -> Option<PathBuf> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "deb"))?;
-    Command::new("dpkg-deb")
-        .args(["-x", deb.to_str()?, cache.join("x").to_str()?])
+    // Extracted beside, then renamed into place: `x` is never half there.
+    let part = cache.join(format!("x.part-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&part);
+    let extracted = Command::new("dpkg-deb")
+        .args(["-x", deb.to_str()?, part.to_str()?])
         .status()
-        .ok()?;
+        .ok()?
+        .success();
+    if !extracted || std::fs::rename(&part, cache.join("x")).is_err() {
+        let _ = std::fs::remove_dir_all(&part);
+    }
     find()
 }
