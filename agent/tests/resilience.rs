@@ -119,17 +119,8 @@ async fn agents_finish_correctly_despite_a_corrupt_peer() {
     let served = Arc::new(AtomicU64::new(0));
     let (evil, evil_task) = corrupt_peer(packed.info_hash, pieces, served.clone()).await;
     // The honest seeder is slow, so the corrupt peer gets asked for plenty of pieces.
-    let seeder = start_seeder(
-        &tmp.path().join("seeder"),
-        "127.0.0.1:0".parse().unwrap(),
-        Some(4 << 20),
-    )
-    .await;
-    seeder.add(&packed.torrent).await.unwrap();
-    seeder
-        .wait_seeding(&packed.info_hash, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let seeder = seed_on(&host, &tmp.path().join("seeder"), &packed, Some(4 << 20)).await;
+    // The corrupt peer poses as a second host seeder.
     host.tracker
         .add_torrent(packed.info_hash, vec![seeder.listen_addr(), evil]);
 

@@ -47,6 +47,17 @@ pub enum HostOffers {
     Rarest,
 }
 
+impl HostOffers {
+    /// What the host offers a swarm of `stripes` stripe trees (0: a mesh). The tracker's
+    /// layout and the host's offers must agree, so both follow the one setting.
+    pub fn for_stripes(stripes: usize) -> Self {
+        match stripes {
+            0 => HostOffers::Rarest,
+            _ => HostOffers::Everything,
+        }
+    }
+}
+
 impl SeederOptions {
     pub fn new(state_dir: &Path, listen: SocketAddr) -> Self {
         SeederOptions {

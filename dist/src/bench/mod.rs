@@ -239,13 +239,9 @@ pub async fn run_swarm_bench(
             if opts.expect_nodes {
                 host.tracker.expect_nodes(&packed.info_hash, n);
             }
-            host.tracker
-                .set_stripes(if mesh { 0 } else { opts.stripes.max(1) });
-            host.seeder.set_offers(if mesh {
-                HostOffers::Rarest
-            } else {
-                HostOffers::Everything
-            });
+            let stripes = if mesh { 0 } else { opts.stripes.max(1) };
+            host.tracker.set_stripes(stripes);
+            host.seeder.set_offers(HostOffers::for_stripes(stripes));
             let run_dir = work.join(format!("run-{mode}-{n}"));
             let uploaded_before = host
                 .seeder

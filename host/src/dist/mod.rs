@@ -105,11 +105,7 @@ pub async fn start(
         .unwrap_or(luna_dist::tracker::DEFAULT_STRIPES);
     let tracker = luna_dist::Tracker::new(tracking::settings_of(&cluster));
     tracker.set_stripes(stripes);
-    // In a mesh every node would ask the host for the same pieces: super-seed instead.
-    seeder.set_offers(match stripes {
-        0 => luna_dist::HostOffers::Rarest,
-        _ => luna_dist::HostOffers::Everything,
-    });
+    seeder.set_offers(luna_dist::HostOffers::for_stripes(stripes));
     let dist = Arc::new(Distribution {
         data_dir: data_dir.to_path_buf(),
         tracker,
