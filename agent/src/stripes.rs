@@ -2,7 +2,6 @@
 //! download starts, then re-asked while it runs, since parents change as nodes join and leave.
 //! librqbit reads the parents from the shared `PieceSources` (see LUNA-PATCHES.md).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,10 +10,17 @@ use librqbit::{ManagedTorrent, PieceSources};
 use luna_dist::InfoHash;
 use luna_dist::tracker::StripeRole;
 
-/// How often a downloading node asks for its parents again. Nodes of a cluster start within
-/// seconds of each other, and every join moves leaves to other parents; a second keeps a node
-/// on its current parents without loading the host (a small JSON reply per node per second).
-pub const STRIPE_POLL: Duration = Duration::from_secs(1);
+/// How long the tracker may hold a `/stripes` long poll before answering with the unchanged
+/// role. The node learns of a new parent the moment the swarm changes either way; the wait
+/// only bounds how long a dead host goes unnoticed.
+pub const STRIPE_WAIT: Duration = Duration::from_secs(30);
+
+/// The pause before asking again after a failed (or unexpectedly quick, unchanged) answer, so
+/// that a host that cannot long-poll is asked once a second rather than in a loop.
+pub const STRIPE_RETRY: Duration = Duration::from_secs(1);
+
+/// How often the follower checks whether the download finished, to stop asking.
+const FINISHED_CHECK: Duration = Duration::from_millis(500);
 
 /// The `/stripes` URL beside a tracker's `/announce` URL.
 pub fn stripes_url(announce_url: &str) -> Option<String> {
@@ -24,19 +30,27 @@ pub fn stripes_url(announce_url: &str) -> Option<String> {
 }
 
 /// Asks the tracker for this node's parents (`None`: the host seeder, any of the node's seed
-/// peers). `Ok(None)`: the swarm has no stripes.
-pub async fn fetch_parents(
+/// peers). With `known` (the digest of the role the node has), the tracker answers when the
+/// role changes or after `STRIPE_WAIT`. `Ok(None)`: the swarm has no stripes.
+pub async fn fetch_role(
     client: &reqwest::Client,
     url: &str,
     info_hash: InfoHash,
     port: u16,
-) -> anyhow::Result<Option<Vec<Option<SocketAddr>>>> {
-    let resp = client
-        .get(url)
-        .query(&[
-            ("info_hash", info_hash.to_hex()),
-            ("port", port.to_string()),
-        ])
+    known: Option<&str>,
+) -> anyhow::Result<Option<StripeRole>> {
+    let mut query = vec![
+        ("info_hash", info_hash.to_hex()),
+        ("port", port.to_string()),
+    ];
+    let mut request = client.get(url);
+    if let Some(known) = known {
+        query.push(("known", known.to_string()));
+        query.push(("wait", STRIPE_WAIT.as_secs().to_string()));
+        request = request.timeout(STRIPE_WAIT + Duration::from_secs(10));
+    }
+    let resp = request
+        .query(&query)
         .send()
         .await
         .with_context(|| format!("asking {url} for this node's stripe parents"))?;
@@ -52,7 +66,7 @@ pub async fn fetch_parents(
     if role.stripes == 0 || role.parents.len() != role.stripes {
         return Ok(None);
     }
-    Ok(Some(role.parents))
+    Ok(Some(role))
 }
 
 /// A node's membership in the stripe trees: the parents librqbit reads, and how to refresh them.
@@ -61,6 +75,8 @@ pub struct StripeMembership {
     url: String,
     info_hash: InfoHash,
     port: u16,
+    /// The role the node has, as the tracker fingerprints it.
+    known: String,
     pub sources: Arc<PieceSources>,
 }
 
@@ -74,17 +90,18 @@ impl StripeMembership {
             .timeout(Duration::from_secs(5))
             .build()
             .ok()?;
-        match fetch_parents(&client, &url, info_hash, port).await {
-            Ok(Some(parents)) => {
-                tracing::info!(?parents, "joining the swarm's stripe trees");
+        match fetch_role(&client, &url, info_hash, port, None).await {
+            Ok(Some(role)) => {
+                tracing::info!(parents = ?role.parents, "joining the swarm's stripe trees");
                 let sources = PieceSources::default()
                     .with_parent_window(crate::download::STRIPE_PARENT_REQUEST_WINDOW);
-                sources.set_parents(&parents);
+                sources.set_parents(&role.parents);
                 Some(StripeMembership {
                     client,
                     url,
                     info_hash,
                     port,
+                    known: role.digest(),
                     sources: Arc::new(sources),
                 })
             }
@@ -98,18 +115,46 @@ impl StripeMembership {
 
     /// Keeps the parents current until the download completes, and connects to a new parent
     /// at once instead of at the next announce.
-    pub async fn follow(self, torrent: Arc<ManagedTorrent>) {
-        loop {
-            tokio::time::sleep(STRIPE_POLL).await;
-            if torrent.stats().finished {
-                return;
+    pub async fn follow(mut self, torrent: Arc<ManagedTorrent>) {
+        let finished = async {
+            while !torrent.stats().finished {
+                tokio::time::sleep(FINISHED_CHECK).await;
             }
-            match fetch_parents(&self.client, &self.url, self.info_hash, self.port).await {
-                Ok(Some(parents)) => {
+        };
+        tokio::select! {
+            _ = finished => {}
+            _ = self.track_changes(&torrent) => {}
+        }
+    }
+
+    async fn track_changes(&mut self, torrent: &ManagedTorrent) {
+        loop {
+            let asked = std::time::Instant::now();
+            let answer = fetch_role(
+                &self.client,
+                &self.url,
+                self.info_hash,
+                self.port,
+                Some(&self.known),
+            )
+            .await;
+            match answer {
+                Ok(Some(role)) => {
+                    let digest = role.digest();
+                    if digest == self.known {
+                        // Unchanged: the wait ran out, or the host answers at once (an older
+                        // host, which cannot long-poll).
+                        if asked.elapsed() < STRIPE_RETRY {
+                            tokio::time::sleep(STRIPE_RETRY).await;
+                        }
+                        continue;
+                    }
+                    self.known = digest;
                     let old = self.sources.parents();
-                    self.sources.set_parents(&parents);
+                    self.sources.set_parents(&role.parents);
                     if let Some(live) = torrent.live() {
-                        for p in parents
+                        for p in role
+                            .parents
                             .iter()
                             .flatten()
                             .filter(|p| !old.contains(&Some(**p)))
@@ -119,10 +164,23 @@ impl StripeMembership {
                     }
                 }
                 // The host dropped stripes (or restarted without them): anyone serves all.
-                Ok(None) => self.sources.set_parents(&[]),
+                Ok(None) => {
+                    self.sources.set_parents(&[]);
+                    // Wait for stripes to come back like for any other change.
+                    let mesh = StripeRole {
+                        stripes: 0,
+                        parents: Vec::new(),
+                    };
+                    if std::mem::replace(&mut self.known, mesh.digest()) == self.known
+                        && asked.elapsed() < STRIPE_RETRY
+                    {
+                        tokio::time::sleep(STRIPE_RETRY).await;
+                    }
+                }
                 // Keep the parents we have; the fallback covers one that is gone.
                 Err(e) => {
-                    tracing::debug!(error = %format!("{e:#}"), "stripe parents not refreshed")
+                    tracing::debug!(error = %format!("{e:#}"), "stripe parents not refreshed");
+                    tokio::time::sleep(STRIPE_RETRY).await;
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! `failure reason` and ignore status codes.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -11,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::Tracker;
+use super::{MAX_STRIPES_WAIT, Tracker};
 use crate::info_hash::InfoHash;
 
 fn bencoded(body: Vec<u8>) -> Response {
@@ -27,8 +28,10 @@ async fn announce(State(tracker): State<Tracker>, req: Request) -> Response {
     bencoded(tracker.announce_query(req.uri().query().unwrap_or(""), remote))
 }
 
-/// `GET /stripes?info_hash=HEX&port=N`: the asking node's parents in the stripe trees, as
-/// JSON (`StripeRole`). The node is the connection's address with the port it listens on.
+/// `GET /stripes?info_hash=HEX&port=N[&known=DIGEST&wait=SECONDS]`: the asking node's place
+/// in the stripe trees, as JSON (`StripeRole`). The node is the connection's address with the
+/// port it listens on. With `known` (the digest of the role it has), the reply waits up to
+/// `wait` seconds for the role to change (a long poll; see `Tracker::stripe_role_change`).
 async fn stripes(State(tracker): State<Tracker>, req: Request) -> Response {
     let Some(remote) = req
         .extensions()
@@ -37,20 +40,34 @@ async fn stripes(State(tracker): State<Tracker>, req: Request) -> Response {
     else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "no connection info").into_response();
     };
-    let query = req.uri().query().unwrap_or("");
-    let (hash, port) = match parse_stripes_query(query) {
+    let q = match parse_stripes_query(req.uri().query().unwrap_or("")) {
         Ok(q) => q,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
-    match tracker.stripe_role(&hash, SocketAddr::new(remote, port)) {
+    let node = SocketAddr::new(remote, q.port);
+    match tracker
+        .stripe_role_change(&q.info_hash, node, q.known.as_deref(), q.wait)
+        .await
+    {
         Ok(role) => Json(role).into_response(),
         Err(e) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
     }
 }
 
-fn parse_stripes_query(query: &str) -> Result<(InfoHash, u16), String> {
+/// A parsed `/stripes` query.
+#[derive(Debug, PartialEq)]
+struct StripesQuery {
+    info_hash: InfoHash,
+    port: u16,
+    known: Option<String>,
+    wait: Duration,
+}
+
+fn parse_stripes_query(query: &str) -> Result<StripesQuery, String> {
     let mut hash = None;
     let mut port = None;
+    let mut known = None;
+    let mut wait = Duration::ZERO;
     for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
         match k {
             "info_hash" => {
@@ -67,13 +84,36 @@ fn parse_stripes_query(query: &str) -> Result<(InfoHash, u16), String> {
                         .ok_or_else(|| format!("port: `{v}` is not a port number (1-65535)"))?,
                 )
             }
+            "known" => {
+                if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(format!(
+                        "known: `{v}` is not a role digest (hex, as `StripeRole::digest` makes)"
+                    ));
+                }
+                known = Some(v.to_ascii_lowercase());
+            }
+            "wait" => {
+                wait = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|w| w.is_finite() && *w >= 0.0)
+                    .map(|w| Duration::from_secs_f64(w.min(MAX_STRIPES_WAIT.as_secs_f64())))
+                    .ok_or_else(|| {
+                        format!(
+                            "wait: `{v}` is not a number of seconds (0-{})",
+                            MAX_STRIPES_WAIT.as_secs()
+                        )
+                    })?;
+            }
             _ => {}
         }
     }
-    Ok((
-        hash.ok_or("missing info_hash (40 hex digits)")?,
-        port.ok_or("missing port")?,
-    ))
+    Ok(StripesQuery {
+        info_hash: hash.ok_or("missing info_hash (40 hex digits)")?,
+        port: port.ok_or("missing port")?,
+        known,
+        wait,
+    })
 }
 
 async fn scrape(State(tracker): State<Tracker>, req: Request) -> Response {

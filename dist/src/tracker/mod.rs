@@ -34,6 +34,16 @@ pub struct StripeRole {
     pub parents: Vec<Option<SocketAddr>>,
 }
 
+impl StripeRole {
+    /// A short fingerprint of the role, which a node sends back (`known=`) to wait for a
+    /// change instead of polling.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(&sha2::Sha256::digest(&json)[..8])
+    }
+}
+
 /// Announce timing and reply size; the cluster settings drive these and may change at runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrackerSettings {
@@ -85,18 +95,22 @@ struct Swarm {
 }
 
 impl Swarm {
-    fn expire(&mut self, now: Instant, ttl: Duration) {
+    /// Drops peers not seen for `ttl`; returns whether any were.
+    fn expire(&mut self, now: Instant, ttl: Duration) -> bool {
+        let before = self.peers.len();
         self.peers
             .retain(|_, p| now.duration_since(p.last_seen) <= ttl);
+        self.peers.len() != before
     }
 
-    /// Records that `addr` is in the swarm, keeping its join order if it already was.
-    fn upsert(&mut self, addr: SocketAddr, peer_id: [u8; 20], left: u64, now: Instant) {
-        let joined = match self.peers.get(&addr) {
-            Some(p) => p.joined,
+    /// Records that `addr` is in the swarm, keeping its join order if it already was;
+    /// returns whether it joined just now.
+    fn upsert(&mut self, addr: SocketAddr, peer_id: [u8; 20], left: u64, now: Instant) -> bool {
+        let (joined, new) = match self.peers.get(&addr) {
+            Some(p) => (p.joined, false),
             None => {
                 self.joins += 1;
-                self.joins
+                (self.joins, true)
             }
         };
         self.peers.insert(
@@ -108,10 +122,16 @@ impl Swarm {
                 joined,
             },
         );
+        new
     }
 
     /// `addr`'s parent in each of `stripes` stripe trees over the live peers (`None`: the host).
     fn stripe_parents(&self, addr: SocketAddr, stripes: usize) -> Vec<Option<SocketAddr>> {
+        self.stripe_role(addr, stripes).parents
+    }
+
+    /// `addr`'s parents and forwarded stripe; no parents when it is not a member.
+    fn stripe_role(&self, addr: SocketAddr, stripes: usize) -> StripeRole {
         let mut members: Vec<(&u64, &SocketAddr)> = self
             .peers
             .iter()
@@ -120,16 +140,20 @@ impl Swarm {
             .collect();
         members.sort_unstable();
         let Some(me) = members.iter().position(|(_, a)| **a == addr) else {
-            return Vec::new();
+            return StripeRole {
+                stripes,
+                parents: Vec::new(),
+            };
         };
         let trees = StripeTrees::new(members.len().max(self.expected), stripes);
-        (0..trees.stripes)
+        let parents = (0..trees.stripes)
             .map(|j| trees.parent_among(me, j, members.len()))
             .map(|p| match p {
                 StripeParent::Host => None,
                 StripeParent::Node(i) => Some(*members[i].1),
             })
-            .collect()
+            .collect();
+        StripeRole { stripes, parents }
     }
 
     fn counts(&self) -> SwarmCounts {
@@ -153,7 +177,13 @@ struct State {
 #[derive(Clone)]
 pub struct Tracker {
     state: Arc<Mutex<State>>,
+    /// Bumped whenever a swarm's membership or layout changes, which may change any node's
+    /// stripe role: long-polling `/stripes` requests wait on it.
+    layout: Arc<tokio::sync::watch::Sender<u64>>,
 }
+
+/// Longest a `/stripes` long poll is held before the unchanged role is sent back.
+pub const MAX_STRIPES_WAIT: Duration = Duration::from_secs(60);
 
 /// Why an announce got no peers: the text of the bencoded `failure reason`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,7 +211,13 @@ impl Tracker {
                 stripes: DEFAULT_STRIPES,
                 swarms: HashMap::new(),
             })),
+            layout: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Wakes the `/stripes` long polls: some node's role may have changed.
+    fn layout_changed(&self) {
+        self.layout.send_modify(|g| *g = g.wrapping_add(1));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -202,6 +238,7 @@ impl Tracker {
     /// Stripes new replies arrange the swarms in (0: a mesh of random peers).
     pub fn set_stripes(&self, stripes: usize) {
         self.lock().stripes = stripes;
+        self.layout_changed();
     }
 
     pub fn stripes(&self) -> usize {
@@ -224,22 +261,53 @@ impl Tracker {
             .swarms
             .get_mut(info_hash)
             .ok_or(AnnounceError::UnknownTorrent(*info_hash))?;
-        swarm.expire(now, ttl);
-        if stripes == 0 {
-            return Ok(StripeRole {
+        let mut changed = swarm.expire(now, ttl);
+        let role = if stripes == 0 {
+            StripeRole {
                 stripes: 0,
                 parents: Vec::new(),
-            });
+            }
+        } else {
+            match swarm.peers.get_mut(&addr) {
+                Some(p) => p.last_seen = now,
+                // How much it lacks is unknown until it announces: count it as downloading.
+                None => changed |= swarm.upsert(addr, [0; 20], u64::MAX, now),
+            }
+            swarm.stripe_role(addr, stripes)
+        };
+        drop(st);
+        if changed {
+            self.layout_changed();
         }
-        match swarm.peers.get_mut(&addr) {
-            Some(p) => p.last_seen = now,
-            // How much it lacks is unknown until it announces: count it as downloading.
-            None => swarm.upsert(addr, [0; 20], u64::MAX, now),
+        Ok(role)
+    }
+
+    /// [`Tracker::stripe_role`] as a long poll: answers at once when the role differs from
+    /// `known` (the digest of the role the node has, [`StripeRole::digest`]), else when it
+    /// changes, or after `wait` (at most [`MAX_STRIPES_WAIT`]) with the unchanged role. A
+    /// node thus learns of a new parent the moment the swarm changes, and the host's link,
+    /// which every piece crosses first, carries no replies that say nothing new.
+    pub async fn stripe_role_change(
+        &self,
+        info_hash: &InfoHash,
+        addr: SocketAddr,
+        known: Option<&str>,
+        wait: Duration,
+    ) -> Result<StripeRole, AnnounceError> {
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_STRIPES_WAIT);
+        // Subscribed before the role is read, so a change in between is not missed.
+        let mut layout = self.layout.subscribe();
+        loop {
+            let role = self.stripe_role(info_hash, addr)?;
+            if known != Some(role.digest().as_str()) {
+                return Ok(role);
+            }
+            match tokio::time::timeout_at(deadline, layout.changed()).await {
+                Ok(Ok(())) => continue,
+                // The wait is over (or the tracker is going away): the role as it is.
+                _ => return Ok(role),
+            }
         }
-        Ok(StripeRole {
-            stripes,
-            parents: swarm.stripe_parents(addr, stripes),
-        })
     }
 
     /// Starts tracking a packed image. `host_seeders` are the host seeder's addresses as nodes
@@ -250,6 +318,7 @@ impl Tracker {
             .entry(info_hash)
             .or_default()
             .host_seeders = host_seeders;
+        self.layout_changed();
     }
 
     /// Tells the tracker how many nodes are about to download an image, so that their stripe
@@ -258,11 +327,14 @@ impl Tracker {
         if let Some(swarm) = self.lock().swarms.get_mut(info_hash) {
             swarm.expected = nodes;
         }
+        self.layout_changed();
     }
 
     /// Stops tracking an image (deleted or re-packed); returns whether it was tracked.
     pub fn remove_torrent(&self, info_hash: &InfoHash) -> bool {
-        self.lock().swarms.remove(info_hash).is_some()
+        let removed = self.lock().swarms.remove(info_hash).is_some();
+        self.layout_changed();
+        removed
     }
 
     /// The info-hashes being tracked.
@@ -275,12 +347,17 @@ impl Tracker {
         let mut st = self.lock();
         let ttl = st.settings.interval * 2;
         let swarm = st.swarms.get_mut(info_hash)?;
-        swarm.expire(Instant::now(), ttl);
+        let expired = swarm.expire(Instant::now(), ttl);
         let seeding = swarm.peers.values().filter(|p| p.left == 0).count();
-        Some(PeerCounts {
+        let counts = PeerCounts {
             downloading: swarm.peers.len() - seeding,
             seeding,
-        })
+        };
+        drop(st);
+        if expired {
+            self.layout_changed();
+        }
+        Some(counts)
     }
 
     /// Handles one announce. `remote` is the connection's address; the `ip` parameter is only
@@ -313,16 +390,16 @@ impl Tracker {
             .swarms
             .get_mut(&req.info_hash)
             .ok_or(AnnounceError::UnknownTorrent(req.info_hash))?;
-        swarm.expire(now, settings.interval * 2);
+        let mut changed = swarm.expire(now, settings.interval * 2);
         let mut reply_peers = Vec::new();
         if req.event == AnnounceEvent::Stopped {
-            swarm.peers.remove(&addr);
+            changed |= swarm.peers.remove(&addr).is_some();
         } else {
             let was_leeching = swarm.peers.get(&addr).is_some_and(|p| p.left > 0);
             if req.event == AnnounceEvent::Completed || (was_leeching && req.left == 0) {
                 swarm.completed += 1;
             }
-            swarm.upsert(addr, req.peer_id, req.left, now);
+            changed |= swarm.upsert(addr, req.peer_id, req.left, now);
             let numwant = req
                 .numwant
                 .unwrap_or(settings.max_peers)
@@ -371,14 +448,19 @@ impl Tracker {
                 );
             }
         }
-        Ok(response::announce(
+        let body = response::announce(
             settings.interval.as_secs(),
             settings.min_interval.as_secs(),
             swarm.counts(),
             &reply_peers,
             req.compact,
             req.no_peer_id,
-        ))
+        );
+        drop(st);
+        if changed {
+            self.layout_changed();
+        }
+        Ok(body)
     }
 
     /// Handles a scrape; without `info_hash` parameters it reports every tracked image.
@@ -396,11 +478,16 @@ impl Tracker {
             wanted
         };
         let mut files = Vec::new();
+        let mut expired = false;
         for h in hashes {
             if let Some(swarm) = st.swarms.get_mut(&h) {
-                swarm.expire(now, ttl);
+                expired |= swarm.expire(now, ttl);
                 files.push((h, swarm.counts()));
             }
+        }
+        drop(st);
+        if expired {
+            self.layout_changed();
         }
         response::scrape(&files)
     }

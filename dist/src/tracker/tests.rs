@@ -206,11 +206,81 @@ async fn stripes_over_http_answer_json_and_name_bad_queries() {
             404,
             "unknown info_hash",
         ),
+        (
+            format!("info_hash={}&port=7000&known=zz", h.to_hex()),
+            400,
+            "known",
+        ),
+        (
+            format!("info_hash={}&port=7000&known=ab&wait=soon", h.to_hex()),
+            400,
+            "wait",
+        ),
+        (
+            format!("info_hash={}&port=7000&known=ab&wait=-1", h.to_hex()),
+            400,
+            "wait",
+        ),
     ] {
         let (got, body) = get(q.clone()).await;
         assert_eq!(got, status, "{q}: {body}");
         assert!(body.contains(names), "{q}: {body}");
     }
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_long_poll_answers_when_the_role_changes_and_not_before() {
+    let h = InfoHash([26; 20]);
+    let t = Tracker::new(TrackerSettings::default());
+    t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
+    let (addr, server) = serve(&t).await;
+    let alone = t.stripe_role(&h, local(7000)).unwrap();
+    let url = format!(
+        "http://{addr}/stripes?info_hash={}&port=7000&known={}&wait=20",
+        h.to_hex(),
+        alone.digest()
+    );
+    let poll = tokio::spawn(async move {
+        let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+        serde_json::from_str::<StripeRole>(&body).unwrap()
+    });
+    // Nothing has changed: the poll is held.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished(), "answered before anything changed");
+    // A second node joins and roots stripe 1 (its class): the first now gets stripe 1 from
+    // it instead of from the host.
+    t.stripe_role(&h, local(7001)).unwrap();
+    let changed = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the poll was not woken by the join")
+        .unwrap();
+    assert_ne!(changed, alone);
+    assert_eq!(changed.parents[1], Some(local(7001)));
+    assert_eq!(changed, t.stripe_role(&h, local(7000)).unwrap());
+    // A stale digest is answered at once; an unchanged role after the wait.
+    let stale = t
+        .stripe_role_change(
+            &h,
+            local(7000),
+            Some(&alone.digest()),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, changed);
+    let held = std::time::Instant::now();
+    let same = t
+        .stripe_role_change(
+            &h,
+            local(7000),
+            Some(&changed.digest()),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, changed);
+    assert!(held.elapsed() >= Duration::from_millis(200));
     server.abort();
 }
 
