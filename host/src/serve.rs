@@ -78,9 +78,12 @@ pub fn app(
         cache,
         data_dir: data_dir.to_path_buf(),
     });
+    let tracker = dist.tracker.clone();
     api::router(luna.clone(), token.clone())
         .merge(api::images::router(luna, token, dist))
         .merge(boot_routes)
+        // A node fetching its install plan is expected in its image's swarm.
+        .layer(axum::Extension(tracker))
 }
 
 /// Creates the data directory and proves it is writable before anything else touches it.

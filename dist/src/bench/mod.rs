@@ -237,7 +237,11 @@ pub async fn run_swarm_bench(
             host.tracker.add_torrent(packed.info_hash, vec![host.seed]);
             let mesh = mode == BenchMode::Mesh;
             if opts.expect_nodes {
-                host.tracker.expect_nodes(&packed.info_hash, n);
+                // What the daemon does as each node fetches its install plan.
+                for i in 0..n {
+                    host.tracker
+                        .expect_node(&packed.info_hash, netns::node_ip(i).into());
+                }
             }
             let stripes = if mesh { 0 } else { opts.stripes.max(1) };
             host.tracker.set_stripes(stripes);

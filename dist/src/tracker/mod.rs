@@ -73,6 +73,9 @@ pub struct PeerCounts {
     pub downloading: usize,
     /// Live peers that have the whole image (installing nodes that keep seeding).
     pub seeding: usize,
+    /// Nodes handed an install plan for the image that have not joined its swarm yet
+    /// ([`Tracker::expect_node`]).
+    pub starting: usize,
 }
 
 struct Peer {
@@ -89,18 +92,28 @@ struct Swarm {
     peers: HashMap<SocketAddr, Peer>,
     completed: u64,
     joins: u64,
-    /// Nodes expected to join: trees are laid out for this many from the start, so that a
-    /// node keeps its parents while the rest of the cluster joins.
-    expected: usize,
+    /// Nodes about to join (the host handed them an install plan), by address, with when
+    /// they were announced: the trees are laid out for them from the start, so that a node
+    /// keeps its parents while the rest of the cluster joins.
+    pending: HashMap<IpAddr, Instant>,
 }
 
+/// How long a node the host expects ([`Tracker::expect_node`]) keeps a place in the trees
+/// before joining: a node asks for its role seconds after fetching its plan (it only fetches
+/// the .torrent in between), and one that never comes leaves a gap its would-be children
+/// skip until then.
+pub const PENDING_JOIN: Duration = Duration::from_secs(60);
+
 impl Swarm {
-    /// Drops peers not seen for `ttl`; returns whether any were.
+    /// Drops peers not seen for `ttl` and expected nodes that did not join in time;
+    /// returns whether any were.
     fn expire(&mut self, now: Instant, ttl: Duration) -> bool {
-        let before = self.peers.len();
+        let before = (self.peers.len(), self.pending.len());
         self.peers
             .retain(|_, p| now.duration_since(p.last_seen) <= ttl);
-        self.peers.len() != before
+        self.pending
+            .retain(|_, at| now.duration_since(*at) <= PENDING_JOIN);
+        (self.peers.len(), self.pending.len()) != before
     }
 
     /// Records that `addr` is in the swarm, keeping its join order if it already was;
@@ -110,6 +123,7 @@ impl Swarm {
             Some(p) => (p.joined, false),
             None => {
                 self.joins += 1;
+                self.pending.remove(&addr.ip());
                 (self.joins, true)
             }
         };
@@ -145,7 +159,7 @@ impl Swarm {
                 parents: Vec::new(),
             };
         };
-        let trees = StripeTrees::new(members.len().max(self.expected), stripes);
+        let trees = StripeTrees::new(members.len() + self.pending.len(), stripes);
         let parents = (0..trees.stripes)
             .map(|j| trees.parent_among(me, j, members.len()))
             .map(|p| match p {
@@ -313,21 +327,37 @@ impl Tracker {
     /// Starts tracking a packed image. `host_seeders` are the host seeder's addresses as nodes
     /// reach them; they are in every reply. Calling it again updates the seeders and keeps peers.
     pub fn add_torrent(&self, info_hash: InfoHash, host_seeders: Vec<SocketAddr>) {
-        self.lock()
-            .swarms
-            .entry(info_hash)
-            .or_default()
-            .host_seeders = host_seeders;
-        self.layout_changed();
+        let mut st = self.lock();
+        let swarm = st.swarms.entry(info_hash).or_default();
+        // The daemon calls this on every sync; only a change wakes the long polls.
+        let changed = swarm.host_seeders != host_seeders;
+        swarm.host_seeders = host_seeders;
+        drop(st);
+        if changed {
+            self.layout_changed();
+        }
     }
 
-    /// Tells the tracker how many nodes are about to download an image, so that their stripe
-    /// trees are laid out once instead of being reshaped at every join.
-    pub fn expect_nodes(&self, info_hash: &InfoHash, nodes: usize) {
-        if let Some(swarm) = self.lock().swarms.get_mut(info_hash) {
-            swarm.expected = nodes;
+    /// Tells the tracker that the node at `ip` is about to download an image (the host just
+    /// handed it an install plan), so that the stripe trees are laid out for the whole
+    /// install wave at once instead of being reshaped at every join. The place is kept for
+    /// [`PENDING_JOIN`]. Returns false for an image that is not tracked.
+    pub fn expect_node(&self, info_hash: &InfoHash, ip: IpAddr) -> bool {
+        let ip = normalize(ip);
+        let now = Instant::now();
+        let mut st = self.lock();
+        let ttl = st.settings.interval * 2;
+        let Some(swarm) = st.swarms.get_mut(info_hash) else {
+            return false;
+        };
+        swarm.expire(now, ttl);
+        let member = swarm.peers.keys().any(|a| a.ip() == ip);
+        let new = !member && swarm.pending.insert(ip, now).is_none();
+        drop(st);
+        if new {
+            self.layout_changed();
         }
-        self.layout_changed();
+        true
     }
 
     /// Stops tracking an image (deleted or re-packed); returns whether it was tracked.
@@ -352,6 +382,7 @@ impl Tracker {
         let counts = PeerCounts {
             downloading: swarm.peers.len() - seeding,
             seeding,
+            starting: swarm.pending.len(),
         };
         drop(st);
         if expired {

@@ -142,20 +142,54 @@ fn expected_nodes_fix_the_trees_while_the_cluster_joins() {
     let h = InfoHash([22; 20]);
     let t = Tracker::new(TrackerSettings::default());
     t.add_torrent(h, vec![SEEDER.parse().unwrap()]);
-    t.expect_nodes(&h, 64);
-    for port in 1000..1002 {
-        t.stripe_role(&h, local(port)).unwrap();
+    let node = |i: u16| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 99, 1, 1 + i as u8)), 6881);
+    for i in 0..64 {
+        assert!(t.expect_node(&h, node(i).ip()));
+    }
+    assert!(
+        !t.expect_node(&InfoHash([99; 20]), node(0).ip()),
+        "not tracked"
+    );
+    assert_eq!(t.peer_counts(&h).unwrap().starting, 64);
+    for i in 0..2 {
+        t.stripe_role(&h, node(i)).unwrap();
     }
     // Of 64 nodes, node 1 hangs off node 12 in stripe 0; node 12 has not joined yet, so it
     // goes to node 12's parent, node 0.
-    let early = t.stripe_role(&h, local(1001)).unwrap();
-    assert_eq!(early.parents[0], Some(local(1000)));
-    for port in 1002..1064 {
-        t.stripe_role(&h, local(port)).unwrap();
+    let early = t.stripe_role(&h, node(1)).unwrap();
+    assert_eq!(early.parents[0], Some(node(0)));
+    // Expecting a member again (a node re-fetching its plan) changes nothing.
+    assert!(t.expect_node(&h, node(1).ip()));
+    assert_eq!(t.stripe_role(&h, node(1)).unwrap(), early);
+    for i in 2..13 {
+        t.stripe_role(&h, node(i)).unwrap();
     }
-    let all = t.stripe_role(&h, local(1001)).unwrap();
-    assert_eq!(all.parents[0], Some(local(1012)));
+    assert_eq!(
+        t.peer_counts(&h).unwrap().starting,
+        51,
+        "joined nodes are no longer expected"
+    );
+    assert_eq!(
+        t.stripe_role(&h, node(1)).unwrap().parents[0],
+        Some(node(12))
+    );
+    for i in 13..64 {
+        t.stripe_role(&h, node(i)).unwrap();
+    }
+    let all = t.stripe_role(&h, node(1)).unwrap();
+    assert_eq!(all.parents[0], Some(node(12)), "kept while the rest joined");
     assert_eq!(all.parents[1], None, "node 1 roots stripe 1");
+    // Unannounced, the same 13 nodes make a tree of 13, where node 1 hangs off node 0; it
+    // moves again as the others join.
+    let h2 = InfoHash([27; 20]);
+    t.add_torrent(h2, vec![SEEDER.parse().unwrap()]);
+    for i in 0..13 {
+        t.stripe_role(&h2, node(i)).unwrap();
+    }
+    assert_eq!(
+        t.stripe_role(&h2, node(1)).unwrap().parents[0],
+        Some(node(0))
+    );
 }
 
 #[test]
@@ -312,7 +346,8 @@ fn replies_always_include_the_host_seeder_and_cap_numwant() {
         t.peer_counts(&h),
         Some(PeerCounts {
             downloading: 21,
-            seeding: 0
+            seeding: 0,
+            ..PeerCounts::default()
         })
     );
 
@@ -335,7 +370,8 @@ fn stopped_removes_at_once_and_completed_counts() {
         t.peer_counts(&h),
         Some(PeerCounts {
             downloading: 1,
-            seeding: 1
+            seeding: 1,
+            ..PeerCounts::default()
         })
     );
     t.announce_query(&query(&h, 1, 100, "&event=stopped"), LOCAL);
@@ -343,7 +379,8 @@ fn stopped_removes_at_once_and_completed_counts() {
         t.peer_counts(&h),
         Some(PeerCounts {
             downloading: 0,
-            seeding: 1
+            seeding: 1,
+            ..PeerCounts::default()
         })
     );
     let scrape = t.scrape_query(&format!("info_hash={}", enc(h.as_bytes())));
@@ -507,7 +544,8 @@ async fn malformed_http_announces_get_bencoded_failures_not_500() {
         t.peer_counts(&h),
         Some(PeerCounts {
             downloading: 1,
-            seeding: 0
+            seeding: 0,
+            ..PeerCounts::default()
         })
     );
     server.abort();

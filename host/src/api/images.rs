@@ -32,6 +32,9 @@ pub struct SwarmView {
     pub downloading: usize,
     /// Nodes that have it all and keep seeding while they install.
     pub seeding: usize,
+    /// Nodes that fetched an install plan for the image and have not joined its swarm yet.
+    #[serde(default)]
+    pub starting: usize,
     /// The host seeder's state for this image (`seeding`, `checking`, ... or `not seeded`).
     pub host_seeder: String,
 }
@@ -105,6 +108,7 @@ async fn swarm(
         info_hash: hash.map(|h| h.to_string()),
         downloading: counts.downloading,
         seeding: counts.seeding,
+        starting: counts.starting,
         host_seeder,
     }))
 }

@@ -158,7 +158,7 @@ pub async fn show(c: &Client, f: Format, name: &str) -> Result<(), CliError> {
             );
         }
     }
-    for k in ["downloading", "seeding", "host_seeder"] {
+    for k in ["starting", "downloading", "seeding", "host_seeder"] {
         map.insert(format!("swarm_{k}"), swarm[k].clone());
     }
     print_object(f, &image);
