@@ -96,6 +96,31 @@ struct Swarm {
     /// they were announced: the trees are laid out for them from the start, so that a node
     /// keeps its parents while the rest of the cluster joins.
     pending: HashMap<IpAddr, Instant>,
+    /// The members in join order, built when a role is asked after the membership changed:
+    /// every change wakes every node's long poll, and each asks for its role.
+    order: Option<JoinOrder>,
+    /// When peers were last checked for expiry.
+    expired_at: Option<Instant>,
+}
+
+/// A swarm's members (host seeders excluded) numbered by join order, as the trees number them.
+struct JoinOrder {
+    members: Vec<SocketAddr>,
+    index: HashMap<SocketAddr, usize>,
+}
+
+impl JoinOrder {
+    fn of(peers: &HashMap<SocketAddr, Peer>, host_seeders: &[SocketAddr]) -> Self {
+        let mut joined: Vec<(u64, SocketAddr)> = peers
+            .iter()
+            .filter(|(a, _)| !host_seeders.contains(a))
+            .map(|(a, p)| (p.joined, *a))
+            .collect();
+        joined.sort_unstable();
+        let members: Vec<SocketAddr> = joined.into_iter().map(|(_, a)| a).collect();
+        let index = members.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+        JoinOrder { members, index }
+    }
 }
 
 /// How long a node the host expects ([`Tracker::expect_node`]) keeps a place in the trees
@@ -106,14 +131,35 @@ pub const PENDING_JOIN: Duration = Duration::from_secs(60);
 
 impl Swarm {
     /// Drops peers not seen for `ttl` and expected nodes that did not join in time;
-    /// returns whether any were.
+    /// returns whether any were. The check walks every peer, and a join wave asks for every
+    /// node's role after each join, so it runs at most every `ttl / 16`: a peer may outlive its
+    /// time by that much.
     fn expire(&mut self, now: Instant, ttl: Duration) -> bool {
+        if self
+            .expired_at
+            .is_some_and(|at| now.saturating_duration_since(at) < ttl / 16)
+        {
+            return false;
+        }
+        self.expired_at = Some(now);
         let before = (self.peers.len(), self.pending.len());
         self.peers
             .retain(|_, p| now.duration_since(p.last_seen) <= ttl);
         self.pending
             .retain(|_, at| now.duration_since(*at) <= PENDING_JOIN);
+        if self.peers.len() != before.0 {
+            self.order = None;
+        }
         (self.peers.len(), self.pending.len()) != before
+    }
+
+    /// Removes a peer (it stopped); returns whether it was there.
+    fn remove(&mut self, addr: &SocketAddr) -> bool {
+        let removed = self.peers.remove(addr).is_some();
+        if removed {
+            self.order = None;
+        }
+        removed
     }
 
     /// Records that `addr` is in the swarm, keeping its join order if it already was;
@@ -124,6 +170,7 @@ impl Swarm {
             None => {
                 self.joins += 1;
                 self.pending.remove(&addr.ip());
+                self.order = None;
                 (self.joins, true)
             }
         };
@@ -140,20 +187,18 @@ impl Swarm {
     }
 
     /// `addr`'s parent in each of `stripes` stripe trees over the live peers (`None`: the host).
-    fn stripe_parents(&self, addr: SocketAddr, stripes: usize) -> Vec<Option<SocketAddr>> {
+    fn stripe_parents(&mut self, addr: SocketAddr, stripes: usize) -> Vec<Option<SocketAddr>> {
         self.stripe_role(addr, stripes).parents
     }
 
-    /// `addr`'s parents and forwarded stripe; no parents when it is not a member.
-    fn stripe_role(&self, addr: SocketAddr, stripes: usize) -> StripeRole {
-        let mut members: Vec<(&u64, &SocketAddr)> = self
-            .peers
-            .iter()
-            .filter(|(a, _)| !self.host_seeders.contains(a))
-            .map(|(a, p)| (&p.joined, a))
-            .collect();
-        members.sort_unstable();
-        let Some(me) = members.iter().position(|(_, a)| **a == addr) else {
+    /// `addr`'s parent in each stripe; no parents when it is not a member.
+    fn stripe_role(&mut self, addr: SocketAddr, stripes: usize) -> StripeRole {
+        let (peers, seeders) = (&self.peers, &self.host_seeders);
+        let order = self
+            .order
+            .get_or_insert_with(|| JoinOrder::of(peers, seeders));
+        let members = &order.members;
+        let Some(&me) = order.index.get(&addr) else {
             return StripeRole {
                 stripes,
                 parents: Vec::new(),
@@ -164,7 +209,7 @@ impl Swarm {
             .map(|j| trees.parent_among(me, j, members.len()))
             .map(|p| match p {
                 StripeParent::Host => None,
-                StripeParent::Node(i) => Some(*members[i].1),
+                StripeParent::Node(i) => Some(members[i]),
             })
             .collect();
         StripeRole { stripes, parents }
@@ -332,6 +377,9 @@ impl Tracker {
         // The daemon calls this on every sync; only a change wakes the long polls.
         let changed = swarm.host_seeders != host_seeders;
         swarm.host_seeders = host_seeders;
+        if changed {
+            swarm.order = None;
+        }
         drop(st);
         if changed {
             self.layout_changed();
@@ -424,7 +472,7 @@ impl Tracker {
         let mut changed = swarm.expire(now, settings.interval * 2);
         let mut reply_peers = Vec::new();
         if req.event == AnnounceEvent::Stopped {
-            changed |= swarm.peers.remove(&addr).is_some();
+            changed |= swarm.remove(&addr);
         } else {
             let was_leeching = swarm.peers.get(&addr).is_some_and(|p| p.left > 0);
             if req.event == AnnounceEvent::Completed || (was_leeching && req.left == 0) {
