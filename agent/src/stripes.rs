@@ -167,13 +167,10 @@ impl StripeMembership {
                 Ok(None) => {
                     self.sources.set_parents(&[]);
                     // Wait for stripes to come back like for any other change.
-                    let mesh = StripeRole {
-                        stripes: 0,
-                        parents: Vec::new(),
-                    };
-                    if std::mem::replace(&mut self.known, mesh.digest()) == self.known
-                        && asked.elapsed() < STRIPE_RETRY
-                    {
+                    let mesh = StripeRole::mesh().digest();
+                    let unchanged = self.known == mesh;
+                    self.known = mesh;
+                    if unchanged && asked.elapsed() < STRIPE_RETRY {
                         tokio::time::sleep(STRIPE_RETRY).await;
                     }
                 }

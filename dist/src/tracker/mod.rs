@@ -35,6 +35,13 @@ pub struct StripeRole {
 }
 
 impl StripeRole {
+    /// The role in a swarm without stripes: every peer serves every piece.
+    pub fn mesh() -> Self {
+        StripeRole {
+            stripes: 0,
+            parents: Vec::new(),
+        }
+    }
     /// A short fingerprint of the role, which a node sends back (`known=`) to wait for a
     /// change instead of polling.
     pub fn digest(&self) -> String {
@@ -186,12 +193,8 @@ impl Swarm {
         new
     }
 
-    /// `addr`'s parent in each of `stripes` stripe trees over the live peers (`None`: the host).
-    fn stripe_parents(&mut self, addr: SocketAddr, stripes: usize) -> Vec<Option<SocketAddr>> {
-        self.stripe_role(addr, stripes).parents
-    }
-
-    /// `addr`'s parent in each stripe; no parents when it is not a member.
+    /// `addr`'s parent in each of `stripes` stripe trees over the live peers (`None`: the
+    /// host); no parents when it is not a member.
     fn stripe_role(&mut self, addr: SocketAddr, stripes: usize) -> StripeRole {
         let (peers, seeders) = (&self.peers, &self.host_seeders);
         let order = self
@@ -322,10 +325,7 @@ impl Tracker {
             .ok_or(AnnounceError::UnknownTorrent(*info_hash))?;
         let mut changed = swarm.expire(now, ttl);
         let role = if stripes == 0 {
-            StripeRole {
-                stripes: 0,
-                parents: Vec::new(),
-            }
+            StripeRole::mesh()
         } else {
             match swarm.peers.get_mut(&addr) {
                 Some(p) => p.last_seen = now,
@@ -493,7 +493,8 @@ impl Tracker {
                 // Striped: a node talks to its parents (and its children, who connect to it);
                 // random peers would only add connections that carry nothing.
                 let mut parents: Vec<SocketAddr> = swarm
-                    .stripe_parents(addr, stripes)
+                    .stripe_role(addr, stripes)
+                    .parents
                     .into_iter()
                     .flatten()
                     .collect();
